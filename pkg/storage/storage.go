@@ -1,0 +1,244 @@
+// Package storage keeps miniprom's samples in the upstream Prometheus TSDB
+// head, held in memory, and answers PromQL with the upstream engine.
+//
+// A Prometheus head normally sits in front of a WAL and on-disk blocks. Here
+// it stands alone: there is no WAL and no block is ever written, and
+// retention is enforced by truncating the head itself. The only files are the
+// head's memory-mapped chunks, kept in a private temporary directory that
+// Close removes.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+)
+
+// DefaultRetention is how long samples are kept in memory unless configured
+// otherwise. Prometheus keeps 15 days on disk; in memory a day of a few
+// thousand series at a 15s interval costs tens of megabytes, which suits a
+// small server.
+const DefaultRetention = 24 * time.Hour
+
+// Options configure Open.
+type Options struct {
+	// Retention is how long samples are kept; older ones are dropped.
+	Retention time.Duration
+	// TempDir is where the private directory for memory-mapped head chunks is
+	// made. Empty means os.TempDir().
+	TempDir string
+	// MaxExemplars sizes the exemplar ring buffer; 0 disables exemplars.
+	MaxExemplars int64
+	// StartTimestamps stores start (created) timestamps with samples, as
+	// Prometheus's st-storage feature does.
+	StartTimestamps bool
+}
+
+// Storage is an in-memory TSDB. It implements storage.Storage,
+// storage.ExemplarQueryable and the admin/stats interface of the v1 API.
+type Storage struct {
+	head      *tsdb.Head
+	dir       string
+	retention time.Duration
+	logger    *slog.Logger
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open creates the head and starts the retention loop.
+func Open(logger *slog.Logger, reg prometheus.Registerer, o Options) (*Storage, error) {
+	if o.Retention <= 0 {
+		o.Retention = DefaultRetention
+	}
+	dir, err := os.MkdirTemp(o.TempDir, "miniprom-")
+	if err != nil {
+		return nil, fmt.Errorf("create storage temp dir: %w", err)
+	}
+	ho := tsdb.DefaultHeadOptions()
+	ho.ChunkDirRoot = dir
+	// The head refuses samples older than half its chunk range, a window kept
+	// for compaction into blocks. There are no blocks here, so let the window
+	// span the whole retention.
+	ho.ChunkRange = 2 * o.Retention.Milliseconds()
+	ho.EnableExemplarStorage = o.MaxExemplars > 0
+	ho.MaxExemplars.Store(o.MaxExemplars)
+	if o.StartTimestamps {
+		ho.EnableSTStorage.Store(true)
+		ho.FloatChunkEncoding.Store(uint32(chunkenc.EncXOR2))
+		ho.EnableHistogramSTEncoding.Store(true)
+	}
+	head, err := tsdb.NewHead(reg, logger.With("component", "tsdb"), nil, nil, ho, tsdb.NewHeadStats())
+	if err == nil {
+		err = head.Init(math.MinInt64)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("open in-memory TSDB: %w", err)
+	}
+	s := &Storage{
+		head:      head,
+		dir:       dir,
+		retention: o.Retention,
+		logger:    logger,
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	if reg != nil {
+		reg.MustRegister(s.collectors()...)
+	}
+	go s.retentionLoop()
+	return s, nil
+}
+
+// retentionInterval is how often expired samples are dropped. Head chunks are
+// dropped whole, so memory tracks retention to within a chunk's span.
+const retentionInterval = time.Minute
+
+func (s *Storage) retentionLoop() {
+	defer close(s.done)
+	t := time.NewTicker(retentionInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			if err := s.enforceRetention(); err != nil {
+				s.logger.Error("Dropping expired samples failed", "err", err)
+			}
+		}
+	}
+}
+
+// enforceRetention drops samples older than the retention, measured back
+// from the newest sample as Prometheus measures it from its newest block.
+func (s *Storage) enforceRetention() error {
+	if s.head.NumSeries() == 0 {
+		return nil
+	}
+	return s.Truncate(s.head.MaxTime() - s.retention.Milliseconds())
+}
+
+// Truncate drops samples older than mint (milliseconds). The retention loop
+// calls it; it is exported so tests can drive retention without waiting.
+func (s *Storage) Truncate(mint int64) error {
+	if s.head.MinTime() >= mint {
+		return nil
+	}
+	return s.head.Truncate(mint)
+}
+
+// ApplyConfig applies the parts of the configuration the head cares about
+// (exemplar storage size).
+func (s *Storage) ApplyConfig(cfg *config.Config) error {
+	if cfg.StorageConfig.ExemplarsConfig == nil {
+		return nil
+	}
+	s.head.ApplyConfig(cfg, nil)
+	return nil
+}
+
+// Querier implements storage.Queryable.
+func (s *Storage) Querier(mint, maxt int64) (storage.Querier, error) {
+	return tsdb.NewBlockQuerier(tsdb.NewRangeHead(s.head, mint, maxt), mint, maxt)
+}
+
+// ChunkQuerier implements storage.ChunkQueryable.
+func (s *Storage) ChunkQuerier(mint, maxt int64) (storage.ChunkQuerier, error) {
+	return tsdb.NewBlockChunkQuerier(tsdb.NewRangeHead(s.head, mint, maxt), mint, maxt)
+}
+
+// Appender implements storage.Appendable.
+func (s *Storage) Appender(ctx context.Context) storage.Appender { return s.head.Appender(ctx) }
+
+// AppenderV2 implements storage.AppendableV2.
+func (s *Storage) AppenderV2(ctx context.Context) storage.AppenderV2 {
+	return s.head.AppenderV2(ctx)
+}
+
+// ExemplarQuerier implements storage.ExemplarQueryable.
+func (s *Storage) ExemplarQuerier(ctx context.Context) (storage.ExemplarQuerier, error) {
+	return s.head.ExemplarQuerier(ctx)
+}
+
+// StartTime implements storage.Storage: the oldest timestamp held.
+func (s *Storage) StartTime() (int64, error) { return s.head.MinTime(), nil }
+
+// Stats implements the v1 API's TSDB status source.
+func (s *Storage) Stats(statsByLabelName string, limit int) (*tsdb.Stats, error) {
+	return s.head.Stats(statsByLabelName, limit), nil
+}
+
+// WALReplayStatus reports an empty replay: there is no WAL to replay.
+func (s *Storage) WALReplayStatus() (tsdb.WALReplayStatus, error) {
+	return tsdb.WALReplayStatus{}, nil
+}
+
+// BlockMetas reports no blocks: everything lives in the head.
+func (s *Storage) BlockMetas() ([]tsdb.BlockMeta, error) { return nil, nil }
+
+// Delete marks matching series deleted in [mint, maxt] (admin API).
+func (s *Storage) Delete(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) error {
+	return s.head.Delete(ctx, mint, maxt, ms...)
+}
+
+// CleanTombstones is a no-op: the head applies deletions at query time and
+// drops them with the data on truncation.
+func (s *Storage) CleanTombstones() error { return nil }
+
+// ErrSnapshotUnsupported is returned by Snapshot: an in-memory head has no
+// blocks to snapshot.
+var ErrSnapshotUnsupported = errors.New("snapshots need on-disk storage (--storage.tsdb.path)")
+
+// Snapshot is not supported in memory.
+func (s *Storage) Snapshot(string, bool) error { return ErrSnapshotUnsupported }
+
+// Head exposes the head for self-metrics and tests.
+func (s *Storage) Head() *tsdb.Head { return s.head }
+
+// Close stops retention, closes the head and removes the temp directory.
+// It is safe to call more than once.
+func (s *Storage) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.done
+		s.closeErr = errors.Join(s.head.Close(), os.RemoveAll(s.dir))
+	})
+	return s.closeErr
+}
+
+func (s *Storage) collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_lowest_timestamp_seconds",
+			Help: "Lowest timestamp value stored in the database.",
+		}, func() float64 { return float64(s.head.MinTime() / 1000) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_head_min_time_seconds",
+			Help: "Minimum time bound of the head block.",
+		}, func() float64 { return float64(s.head.MinTime() / 1000) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_head_max_time_seconds",
+			Help: "Maximum timestamp of the head block.",
+		}, func() float64 { return float64(s.head.MaxTime() / 1000) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "prometheus_tsdb_retention_limit_seconds",
+			Help: "Max age in seconds samples should be kept in the TSDB.",
+		}, func() float64 { return s.retention.Seconds() }),
+	}
+}
