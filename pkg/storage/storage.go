@@ -208,6 +208,9 @@ var ErrSnapshotUnsupported = errors.New("snapshots need on-disk storage (--stora
 // Snapshot is not supported in memory.
 func (s *Storage) Snapshot(string, bool) error { return ErrSnapshotUnsupported }
 
+// Retention is how long samples are kept.
+func (s *Storage) Retention() time.Duration { return s.retention }
+
 // Head exposes the head for self-metrics and tests.
 func (s *Storage) Head() *tsdb.Head { return s.head }
 

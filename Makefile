@@ -1,0 +1,60 @@
+# The targets are the README's words: run, build, test, lint, bench, ui.
+GO      ?= go
+NPM     ?= npm
+UI      := pkg/ui
+VERSION := $(shell cat VERSION)
+REV     := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+VPKG    := github.com/prometheus/common/version
+LDFLAGS := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REV) \
+           -X $(VPKG).Branch=main -X $(VPKG).BuildUser=$(USER)@$(shell hostname) \
+           -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
+
+.PHONY: all run build ui certs test test-go test-ui test-e2e lint bench clean
+
+all: build
+
+## run: build, make a development CA and certificate in .dev/ (once), and
+## serve https://localhost:9090 with the example configs.
+run: build certs
+	./bin/miniprom --config.file=prometheus.example.yml \
+	  --web.config.file=web-config.example.yml \
+	  --web.listen-address=localhost:9090 \
+	  --web.external-url=https://localhost:9090/ \
+	  --web.enable-lifecycle
+
+build: ui
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/miniprom ./cmd/miniprom
+
+certs:
+	$(GO) run ./cmd/devcert -dir .dev
+
+## ui: install the UI's pinned packages and build the bundle that Go embeds.
+ui: $(UI)/node_modules/.package-lock.json
+	$(NPM) --prefix $(UI) run build
+
+$(UI)/node_modules/.package-lock.json: $(UI)/package-lock.json
+	$(NPM) --prefix $(UI) ci --no-audit --no-fund
+
+## test: every test: Go (unit, integration, upstream PromQL suite), UI unit
+## tests, and end-to-end tests in headless Chromium.
+test: test-go test-ui test-e2e
+
+test-go: ui
+	$(GO) test -count=1 ./...
+
+test-ui: $(UI)/node_modules/.package-lock.json
+	$(NPM) --prefix $(UI) test
+
+test-e2e: build
+	$(NPM) --prefix $(UI) run e2e
+
+lint:
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
+	$(GO) vet ./...
+	$(GO) mod tidy -diff
+
+bench:
+	./bench/run.sh
+
+clean:
+	rm -rf bin $(UI)/dist/assets $(UI)/dist/index.html

@@ -1,0 +1,131 @@
+// Command miniprom is a small Prometheus-compatible server: it reads
+// Prometheus's prometheus.yml and exporter-toolkit's web config, takes
+// Prometheus's flags, scrapes into an in-memory TSDB and serves the
+// Prometheus HTTP API and an expression browser over TLS.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+
+	"github.com/miniprom/miniprom/pkg/server"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run parses flags, starts the server and turns signals into shutdown and
+// reload. It returns the process exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	var (
+		o           server.Options
+		logCfg      promslog.Config
+		readTimeout = model.Duration(5 * time.Minute)
+		retention   model.Duration
+		qTimeout    = model.Duration(2 * time.Minute)
+		lookback    = model.Duration(5 * time.Minute)
+	)
+	a := kingpin.New(filepath.Base(os.Args[0]), "miniprom, a small Prometheus-compatible server with TLS and an in-memory TSDB.").
+		UsageWriter(stdout).ErrorWriter(stderr).Terminate(nil)
+	a.Version(version.Print("miniprom"))
+	a.HelpFlag.Short('h')
+
+	a.Flag("config.file", "Prometheus configuration file path.").
+		Default("prometheus.yml").StringVar(&o.ConfigFile)
+	a.Flag("web.listen-address", "Address to listen on for UI, API, and telemetry. Can be repeated.").
+		Default("0.0.0.0:9090").StringsVar(&o.ListenAddresses)
+	a.Flag("web.config.file", "Path to configuration file that can enable TLS or authentication.").
+		Default("").StringVar(&o.WebConfigFile)
+	a.Flag("web.read-timeout", "Maximum duration before timing out read of the request, and closing idle connections.").
+		Default("5m").SetValue(&readTimeout)
+	a.Flag("web.max-connections", "Maximum number of simultaneous connections across all listeners.").
+		Default("512").IntVar(&o.MaxConnections)
+	a.Flag("web.external-url", "The URL under which miniprom is externally reachable (for example, if it is served via a reverse proxy). Used for generating relative and absolute links back to miniprom itself. If the URL has a path portion, it will be used to prefix all HTTP endpoints. If omitted, relevant URL components will be derived automatically.").
+		PlaceHolder("<URL>").StringVar(&o.ExternalURL)
+	a.Flag("web.route-prefix", "Prefix for the internal routes of web endpoints. Defaults to path of --web.external-url.").
+		PlaceHolder("<path>").StringVar(&o.RoutePrefix)
+	a.Flag("web.enable-lifecycle", "Enable shutdown and reload via HTTP request.").
+		Default("false").BoolVar(&o.EnableLifecycle)
+	a.Flag("web.enable-admin-api", "Enable API endpoints for admin control actions.").
+		Default("false").BoolVar(&o.EnableAdminAPI)
+	a.Flag("web.cors.origin", `Regex for CORS origin. It is fully anchored. Example: 'https?://(domain1|domain2)\.com'`).
+		Default(".*").StringVar(&o.CORSOrigin)
+	a.Flag("storage.tsdb.retention.time", "How long to retain samples in memory. Defaults to the config file's storage.tsdb.retention.time, else 1d. Units Supported: y, w, d, h, m, s, ms.").
+		SetValue(&retention)
+	a.Flag("query.lookback-delta", "The maximum lookback duration for retrieving metrics during expression evaluations and federation.").
+		Default("5m").SetValue(&lookback)
+	a.Flag("query.timeout", "Maximum time a query may take before being aborted.").
+		Default("2m").SetValue(&qTimeout)
+	a.Flag("query.max-concurrency", "Maximum number of queries executed concurrently.").
+		Default("20").IntVar(&o.Query.MaxConcurrency)
+	a.Flag("query.max-samples", "Maximum number of samples a single query can load into memory. Note that queries will fail if they try to load more samples than this into memory, so this also limits the number of samples a query can return.").
+		Default("50000000").IntVar(&o.Query.MaxSamples)
+	promslogflag.AddFlags(a, &logCfg)
+
+	exited := false
+	a.Terminate(func(int) { exited = true })
+	if _, err := a.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "Error parsing command line arguments: %s\n", err)
+		a.Usage(args)
+		return 2
+	}
+	if exited { // --help or --version
+		return 0
+	}
+
+	logCfg.Writer = stderr
+	logger := promslog.New(&logCfg)
+	o.Logger = logger
+	o.ReadTimeout = time.Duration(readTimeout)
+	o.Retention = time.Duration(retention)
+	o.Query.Timeout = time.Duration(qTimeout)
+	o.Query.LookbackDelta = time.Duration(lookback)
+	o.Flags = map[string]string{}
+	for _, f := range a.Model().Flags {
+		o.Flags[f.Name] = f.Value.String()
+	}
+
+	logger.Info("Starting miniprom", "version", version.Info())
+	srv, err := server.New(o)
+	if err != nil {
+		logger.Error("Startup failed", "err", err)
+		return 1
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				// The outcome is logged by the server.
+				_ = srv.Reload(ctx)
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	if err := srv.Run(ctx); err != nil {
+		logger.Error("Shut down with errors", "err", err)
+		return 1
+	}
+	logger.Info("See you next time!")
+	return 0
+}

@@ -1,0 +1,154 @@
+// Package api serves Prometheus's HTTP API (/api/v1) with the upstream
+// implementation from github.com/prometheus/prometheus/web/api/v1.
+//
+// The upstream constructor takes some forty positional arguments and changes
+// with most releases; this package keeps that call in one place and gives the
+// rest of miniprom a small, named Options struct instead.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/grafana/regexp"
+	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/route"
+	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/notifier"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/rules"
+	"github.com/prometheus/prometheus/scrape"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/util/notifications"
+	v1 "github.com/prometheus/prometheus/web/api/v1"
+)
+
+// Storage is what the API reads from (and, with a receiver on, writes to).
+type Storage interface {
+	storage.Storage
+	storage.AppendableV2
+	storage.ExemplarQueryable
+	v1.TSDBAdminStats
+}
+
+// Options configure the API. All fields but the flags and toggles are required.
+type Options struct {
+	Logger      *slog.Logger
+	QueryEngine promql.QueryEngine
+	Storage     Storage
+
+	// Config returns the current configuration; secrets are redacted when the
+	// API renders it.
+	Config        func() config.Config
+	ScrapeManager *scrape.Manager
+	RuleManager   *rules.Manager
+	Notifier      *notifier.Manager
+	// Notifications are the server's notices to the UI (config reload failures).
+	Notifications *notifications.Notifications
+
+	Flags         map[string]string
+	ListenAddress string
+	ExternalURL   *url.URL
+	// Ready wraps handlers that must answer 503 until the server is ready.
+	Ready       func(http.HandlerFunc) http.HandlerFunc
+	RuntimeInfo func() (v1.RuntimeInfo, error)
+	BuildInfo   *v1.PrometheusVersion
+
+	EnableAdmin               bool
+	EnableRemoteWriteReceiver bool
+	EnableOTLPReceiver        bool
+	CORSOrigin                *regexp.Regexp
+	LookbackDelta             time.Duration
+	QueryTimeout              time.Duration
+
+	Gatherer   prometheus.Gatherer
+	Registerer prometheus.Registerer
+}
+
+// API is the v1 API.
+type API struct {
+	v1 *v1.API
+}
+
+// Remote read limits, at Prometheus's flag defaults.
+const (
+	remoteReadSampleLimit      = 5e7
+	remoteReadConcurrencyLimit = 10
+	remoteReadBytesInFrame     = 1048576
+)
+
+// New builds the API.
+func New(o Options) *API {
+	var appV2 storage.AppendableV2
+	if o.EnableRemoteWriteReceiver || o.EnableOTLPReceiver {
+		appV2 = o.Storage
+	}
+	scrapePools := func(context.Context) v1.ScrapePoolsRetriever { return o.ScrapeManager }
+	targets := func(context.Context) v1.TargetRetriever { return o.ScrapeManager }
+	alertmanagers := func(context.Context) v1.AlertmanagerRetriever { return o.Notifier }
+	rulesRetriever := func(context.Context) v1.RulesRetriever { return o.RuleManager }
+	version := ""
+	if o.BuildInfo != nil {
+		version = o.BuildInfo.Version
+	}
+
+	a := v1.NewAPI(
+		o.QueryEngine,
+		o.Storage,
+		appV2,
+		o.Storage,
+		scrapePools,
+		targets,
+		alertmanagers,
+		o.Config,
+		o.Flags,
+		v1.GlobalURLOptions{
+			ListenAddress: o.ListenAddress,
+			Host:          o.ExternalURL.Host,
+			Scheme:        o.ExternalURL.Scheme,
+		},
+		o.Ready,
+		o.Storage,
+		"", // dbDir: nothing on disk.
+		o.EnableAdmin,
+		false, // enableSearch: experimental in 3.16.
+		0,
+		o.Logger,
+		rulesRetriever,
+		remoteReadSampleLimit,
+		remoteReadConcurrencyLimit,
+		remoteReadBytesInFrame,
+		false, // isAgent
+		o.CORSOrigin,
+		o.RuntimeInfo,
+		o.BuildInfo,
+		o.Notifications.Get,
+		o.Notifications.Sub,
+		o.Gatherer,
+		o.Registerer,
+		nil, // default stats renderer
+		o.EnableRemoteWriteReceiver,
+		remoteapi.MessageTypes{remoteapi.WriteV1MessageType, remoteapi.WriteV2MessageType},
+		o.EnableOTLPReceiver,
+		false, false, // OTLP delta conversion / native delta ingestion
+		o.LookbackDelta,
+		false, // type and unit labels
+		false, // append metadata
+		nil,   // override error code
+		nil,   // feature registry
+		v1.OpenAPIOptions{ExternalURL: o.ExternalURL.String(), Version: version},
+		parser.NewParser(parser.Options{}),
+		false, // query cost
+		o.QueryTimeout,
+	)
+	return &API{v1: a}
+}
+
+// Register adds the API's routes to r, which must be mounted at /api/v1
+// under the route prefix.
+func (a *API) Register(r *route.Router) { a.v1.Register(r) }

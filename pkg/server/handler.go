@@ -1,0 +1,54 @@
+package server
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/grafana/regexp"
+
+	"github.com/miniprom/miniprom/pkg/api"
+	"github.com/miniprom/miniprom/pkg/ui"
+	"github.com/miniprom/miniprom/pkg/web"
+)
+
+// handler builds every HTTP endpoint: the v1 API, federation and the UI
+// under the route prefix.
+func (s *Server) handler(cors *regexp.Regexp) http.Handler {
+	o := s.opts
+	v1 := api.New(api.Options{
+		Logger:        s.logger.With("component", "api"),
+		QueryEngine:   s.engine,
+		Storage:       s.storage,
+		Config:        s.config,
+		ScrapeManager: s.scrape,
+		RuleManager:   s.rules,
+		Notifier:      s.notifier,
+		Notifications: s.notices,
+		Flags:         o.Flags,
+		ListenAddress: o.ListenAddresses[0],
+		ExternalURL:   s.externalURL,
+		Ready:         s.ready.Wrap,
+		RuntimeInfo:   s.runtimeInfo,
+		BuildInfo:     buildInfo(),
+		EnableAdmin:   o.EnableAdminAPI,
+		CORSOrigin:    cors,
+		LookbackDelta: o.Query.LookbackDelta,
+		QueryTimeout:  o.Query.Timeout,
+		Gatherer:      s.reg,
+		Registerer:    s.reg,
+	})
+	return web.New(web.Options{
+		Logger:          s.logger.With("component", "web"),
+		ExternalURL:     s.externalURL,
+		RoutePrefix:     o.RoutePrefix,
+		API:             v1,
+		Federate:        api.NewFederation(s.logger.With("component", "federation"), s.storage, s.config, o.Query.LookbackDelta, s.reg),
+		UI:              ui.Handler(),
+		Ready:           s.ready,
+		EnableLifecycle: o.EnableLifecycle,
+		Reload:          func(ctx context.Context) error { return s.Reload(ctx) },
+		Quit:            s.Quit,
+		Gatherer:        s.reg,
+		Registerer:      s.reg,
+	})
+}

@@ -1,0 +1,148 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/grafana/regexp"
+	toolkit "github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/prometheus/config"
+	"go.yaml.in/yaml/v2"
+
+	"github.com/miniprom/miniprom/pkg/storage"
+)
+
+// Options configure a Server. The field names follow Prometheus's flags.
+type Options struct {
+	Logger *slog.Logger
+
+	ConfigFile    string // --config.file
+	WebConfigFile string // --web.config.file
+
+	ListenAddresses []string // --web.listen-address
+	// ExternalURL is --web.external-url as given; empty derives it from the
+	// host name, the first listen address and the web config, as Prometheus
+	// does.
+	ExternalURL     string
+	RoutePrefix     string        // --web.route-prefix; defaults to the external URL's path
+	ReadTimeout     time.Duration // --web.read-timeout
+	MaxConnections  int           // --web.max-connections
+	EnableLifecycle bool          // --web.enable-lifecycle
+	EnableAdminAPI  bool          // --web.enable-admin-api
+	CORSOrigin      string        // --web.cors.origin, a fully anchored regexp
+
+	// Retention is --storage.tsdb.retention.time; zero uses the config file's
+	// storage.tsdb.retention.time, then storage.DefaultRetention.
+	Retention time.Duration
+	Query     storage.EngineOptions // --query.*
+
+	// Flags are all command-line flags, for /api/v1/status/flags.
+	Flags map[string]string
+	// ShutdownTimeout bounds how long in-flight requests may take at shutdown.
+	ShutdownTimeout time.Duration
+}
+
+// DefaultShutdownTimeout is used when Options.ShutdownTimeout is zero.
+const DefaultShutdownTimeout = 10 * time.Second
+
+func (o *Options) validate() error {
+	if o.Logger == nil {
+		return errors.New("no logger")
+	}
+	if o.ConfigFile == "" {
+		return errors.New("no config file")
+	}
+	if len(o.ListenAddresses) == 0 {
+		return errors.New("no listen address")
+	}
+	if o.ShutdownTimeout == 0 {
+		o.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if o.Query.LookbackDelta == 0 {
+		o.Query.LookbackDelta = 5 * time.Minute
+	}
+	return nil
+}
+
+// ExternalURL computes the external URL the way Prometheus 3.16 does: the
+// given one, or scheme://hostname:port/ from the first listen address, with
+// https when the web config enables TLS. The path has no trailing slash.
+func ExternalURL(raw, listenAddr, webConfigFile string) (*url.URL, error) {
+	if raw == "" {
+		hostname, err := os.Hostname()
+		if err != nil {
+			return nil, err
+		}
+		_, port, err := net.SplitHostPort(listenAddr)
+		if err != nil {
+			return nil, err
+		}
+		scheme := "http"
+		if webConfigEnablesTLS(webConfigFile) {
+			scheme = "https"
+		}
+		raw = fmt.Sprintf("%s://%s:%s/", scheme, hostname, port)
+	}
+	if strings.HasPrefix(raw, `"`) || strings.HasPrefix(raw, "'") || strings.HasSuffix(raw, `"`) || strings.HasSuffix(raw, "'") {
+		return nil, errors.New("URL must not begin or end with quotes")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	p := strings.TrimRight(u.Path, "/")
+	if p != "" && !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	u.Path = p
+	return u, nil
+}
+
+// RoutePrefix defaults the route prefix to the external URL's path and
+// normalises it to "/" or "/path".
+func RoutePrefix(prefix string, externalURL *url.URL) string {
+	if prefix == "" {
+		prefix = externalURL.Path
+	}
+	return "/" + strings.Trim(prefix, "/")
+}
+
+func webConfigEnablesTLS(path string) bool {
+	if path == "" {
+		return false
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var c toolkit.Config
+	if yaml.Unmarshal(data, &c) != nil {
+		return false
+	}
+	return c.TLSConfig.IsEnabled()
+}
+
+func compileCORS(s string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile("^(?s:" + s + ")$")
+	if err != nil {
+		return nil, fmt.Errorf("invalid --web.cors.origin %q: %w", s, err)
+	}
+	return re, nil
+}
+
+// retention picks the flag, then the config file, then the default.
+func retention(flag time.Duration, cfg *config.Config) time.Duration {
+	if flag > 0 {
+		return flag
+	}
+	if t := cfg.StorageConfig.TSDBConfig; t != nil && t.Retention != nil && t.Retention.Time > 0 {
+		return time.Duration(t.Retention.Time)
+	}
+	return storage.DefaultRetention
+}

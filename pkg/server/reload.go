@@ -1,0 +1,157 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/discovery"
+	v1 "github.com/prometheus/prometheus/web/api/v1"
+)
+
+// reloadMetrics are Prometheus's config reload metrics, under its names.
+type reloadMetrics struct {
+	successful, successTime prometheus.Gauge
+
+	mu          sync.Mutex
+	lastOK      bool
+	lastSuccess time.Time
+}
+
+func newReloadMetrics(reg prometheus.Registerer) *reloadMetrics {
+	m := &reloadMetrics{
+		successful: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "prometheus_config_last_reload_successful",
+			Help: "Whether the last configuration reload attempt was successful.",
+		}),
+		successTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "prometheus_config_last_reload_success_timestamp_seconds",
+			Help: "Timestamp of the last successful configuration reload.",
+		}),
+	}
+	reg.MustRegister(m.successful, m.successTime)
+	return m
+}
+
+func (m *reloadMetrics) success(ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lastOK = ok
+	if !ok {
+		m.successful.Set(0)
+		return
+	}
+	m.lastSuccess = time.Now()
+	m.successful.Set(1)
+	m.successTime.Set(float64(m.lastSuccess.Unix()))
+}
+
+// loadConfig reads prometheus.yml with upstream's loader, which fills in
+// defaults and validates it.
+func loadConfig(file string, logger *slog.Logger) (*config.Config, error) {
+	cfg, err := config.LoadFile(file, false, logger)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't load configuration (--config.file=%q): %w", file, err)
+	}
+	return cfg, nil
+}
+
+func maxExemplars(cfg *config.Config) int64 {
+	if cfg.StorageConfig.ExemplarsConfig == nil {
+		return 0
+	}
+	return cfg.StorageConfig.ExemplarsConfig.MaxExemplars
+}
+
+// reloadNotice is shown in the UI's notifications while the last reload failed.
+const reloadNotice = "Configuration reload has failed."
+
+// reload loads the config file and applies it. On failure the running
+// configuration stays, and the failure shows in the log, the
+// prometheus_config_last_reload_successful metric and the UI's notices.
+func (s *Server) reload() error {
+	start := time.Now()
+	s.logger.Info("Loading configuration file", "filename", s.opts.ConfigFile)
+	cfg, err := loadConfig(s.opts.ConfigFile, s.logger)
+	if err == nil {
+		err = s.apply(cfg)
+		if err != nil {
+			err = fmt.Errorf("apply configuration (--config.file=%q): %w", s.opts.ConfigFile, err)
+		}
+	}
+	if err != nil {
+		s.logger.Error("Error reloading config", "err", err)
+		s.metrics.success(false)
+		s.notices.AddNotification(reloadNotice)
+		return err
+	}
+	s.metrics.success(true)
+	s.notices.DeleteNotification(reloadNotice)
+	s.logger.Info("Completed loading of configuration file", "filename", s.opts.ConfigFile, "totalDuration", time.Since(start))
+	return nil
+}
+
+// apply hands cfg to every component. Rule files are loaded first: they are
+// the part most likely to be wrong, and the rule manager keeps its old groups
+// when loading fails, so a bad rule file changes nothing.
+func (s *Server) apply(cfg *config.Config) error {
+	var files []string
+	for _, pat := range cfg.RuleFiles {
+		fs, err := filepath.Glob(pat)
+		if err != nil {
+			return fmt.Errorf("rule files %q: %w", pat, err)
+		}
+		files = append(files, fs...)
+	}
+	if err := s.rules.Update(time.Duration(cfg.GlobalConfig.EvaluationInterval), files,
+		cfg.GlobalConfig.ExternalLabels, s.externalURL.String(), nil); err != nil {
+		return fmt.Errorf("load rules: %w", err)
+	}
+
+	scrapeConfigs, err := cfg.GetScrapeConfigs()
+	if err != nil {
+		return err
+	}
+	if err := s.storage.ApplyConfig(cfg); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	// The scrape and notifier managers take the config before their
+	// discovery managers, so new targets meet the new settings.
+	if err := s.scrape.ApplyConfig(cfg); err != nil {
+		return fmt.Errorf("scrape: %w", err)
+	}
+	sd := make(map[string]discovery.Configs, len(scrapeConfigs))
+	for _, sc := range scrapeConfigs {
+		sd[sc.JobName] = sc.ServiceDiscoveryConfigs
+	}
+	if err := s.scrapeDiscovery.ApplyConfig(sd); err != nil {
+		return fmt.Errorf("scrape discovery: %w", err)
+	}
+	if err := s.notifier.ApplyConfig(cfg); err != nil {
+		return fmt.Errorf("notifier: %w", err)
+	}
+	nd := make(map[string]discovery.Configs)
+	for k, v := range cfg.AlertingConfig.AlertmanagerConfigs.ToMap() {
+		nd[k] = v.ServiceDiscoveryConfigs
+	}
+	if err := s.notifyDiscovery.ApplyConfig(nd); err != nil {
+		return fmt.Errorf("notifier discovery: %w", err)
+	}
+
+	s.mu.Lock()
+	s.cfg = cfg
+	s.mu.Unlock()
+	return nil
+}
+
+// fill copies the reload state into the runtime info.
+func (m *reloadMetrics) fill(info *v1.RuntimeInfo) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	info.ReloadConfigSuccess = m.lastOK
+	info.LastConfigTime = m.lastSuccess.UTC().Truncate(time.Second)
+}

@@ -1,0 +1,303 @@
+// Package server assembles miniprom: it loads prometheus.yml with upstream
+// config.LoadFile, opens the in-memory storage, and runs the upstream
+// discovery, scrape, rule and notifier managers behind the HTTP layer. It is
+// the embeddable core: cmd/miniprom and the tests both start it with New and
+// Run.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/discovery"
+	"github.com/prometheus/prometheus/notifier"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/rules"
+	"github.com/prometheus/prometheus/scrape"
+	"github.com/prometheus/prometheus/util/notifications"
+
+	// Service discoveries miniprom offers besides static_configs.
+	_ "github.com/prometheus/prometheus/discovery/file"
+	_ "github.com/prometheus/prometheus/discovery/http"
+
+	"github.com/miniprom/miniprom/pkg/storage"
+	"github.com/miniprom/miniprom/pkg/web"
+)
+
+// Server is a running miniprom.
+type Server struct {
+	opts        Options
+	logger      *slog.Logger
+	reg         *prometheus.Registry
+	externalURL *url.URL
+
+	storage  *storage.Storage
+	engine   *promql.Engine
+	scrape   *scrape.Manager
+	rules    *rules.Manager
+	notifier *notifier.Manager
+	// Discovery managers run on their own context, cancelled at shutdown.
+	discoveryCtx    context.Context
+	stopDiscovery   context.CancelFunc
+	scrapeDiscovery *discovery.Manager
+	notifyDiscovery *discovery.Manager
+
+	http    *web.Server
+	ready   *web.Readiness
+	notices *notifications.Notifications
+	metrics *reloadMetrics
+
+	mu  sync.RWMutex
+	cfg *config.Config
+
+	reloadCh chan chan error
+	quit     chan struct{}
+	quitOnce sync.Once
+	birth    time.Time
+}
+
+// New loads the configuration, opens storage and binds the listeners. It
+// serves nothing until Run. An invalid config or web config is an error
+// naming the file.
+func New(o Options) (s *Server, err error) {
+	if err := o.validate(); err != nil {
+		return nil, fmt.Errorf("server options: %w", err)
+	}
+	logger := o.Logger
+	cfg, err := loadConfig(o.ConfigFile, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := web.ValidateWebConfig(o.WebConfigFile); err != nil {
+		return nil, err
+	}
+	externalURL, err := ExternalURL(o.ExternalURL, o.ListenAddresses[0], o.WebConfigFile)
+	if err != nil {
+		return nil, fmt.Errorf("parse external URL %q: %w", o.ExternalURL, err)
+	}
+	o.RoutePrefix = RoutePrefix(o.RoutePrefix, externalURL)
+	cors, err := compileCORS(o.CORSOrigin)
+	if err != nil {
+		return nil, err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	s = &Server{
+		opts:        o,
+		logger:      logger,
+		reg:         reg,
+		externalURL: externalURL,
+		ready:       &web.Readiness{},
+		notices:     notifications.NewNotifications(16, reg),
+		metrics:     newReloadMetrics(reg),
+		cfg:         cfg,
+		reloadCh:    make(chan chan error),
+		quit:        make(chan struct{}),
+		birth:       time.Now(),
+	}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+
+	s.storage, err = storage.Open(logger, reg, storage.Options{
+		Retention:    retention(o.Retention, cfg),
+		MaxExemplars: maxExemplars(cfg),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.engine, err = s.storage.NewEngine(logger, reg, o.Query)
+	if err != nil {
+		return nil, fmt.Errorf("create query engine: %w", err)
+	}
+	if err := s.startManagers(cfg); err != nil {
+		return nil, err
+	}
+	if err := s.apply(cfg); err != nil {
+		return nil, fmt.Errorf("apply config %q: %w", o.ConfigFile, err)
+	}
+	s.metrics.success(true)
+
+	s.http, err = web.Listen(s.handler(cors), web.ServerOptions{
+		Logger:          logger.With("component", "web"),
+		ListenAddresses: o.ListenAddresses,
+		WebConfigFile:   o.WebConfigFile,
+		ReadTimeout:     o.ReadTimeout,
+		MaxConnections:  o.MaxConnections,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// startManagers creates the discovery, scrape, notifier and rule managers.
+func (s *Server) startManagers(cfg *config.Config) error {
+	logger, reg := s.logger, s.reg
+	sdMetrics, err := discovery.CreateAndRegisterSDMetrics(reg)
+	if err != nil {
+		return fmt.Errorf("register discovery metrics: %w", err)
+	}
+	s.discoveryCtx, s.stopDiscovery = context.WithCancel(context.Background())
+	s.scrapeDiscovery = discovery.NewManager(s.discoveryCtx, logger.With("component", "discovery manager scrape"), reg, sdMetrics, discovery.Name("scrape"))
+	s.notifyDiscovery = discovery.NewManager(s.discoveryCtx, logger.With("component", "discovery manager notify"), reg, sdMetrics, discovery.Name("notify"))
+	if s.scrapeDiscovery == nil || s.notifyDiscovery == nil {
+		return errors.New("create discovery managers")
+	}
+
+	s.scrape, err = scrape.NewManager(&scrape.Options{
+		// Scrape new targets at once instead of after the first 5s
+		// discovery tick: a fresh server is useful immediately.
+		DiscoveryReloadOnStartup: true,
+	}, logger.With("component", "scrape manager"), nil, nil, s.storage, reg)
+	if err != nil {
+		return fmt.Errorf("create scrape manager: %w", err)
+	}
+
+	s.notifier = notifier.NewManager(&notifier.Options{
+		QueueCapacity:   10000,
+		DrainOnShutdown: true,
+		MaxBatchSize:    notifier.DefaultMaxBatchSize,
+		Registerer:      reg,
+	}, cfg.GlobalConfig.MetricNameValidationScheme, logger.With("component", "notifier"))
+
+	s.rules = rules.NewManager(&rules.ManagerOptions{
+		NameValidationScheme: cfg.GlobalConfig.MetricNameValidationScheme,
+		AppendableV2:         s.storage,
+		Queryable:            s.storage,
+		QueryFunc:            rules.EngineQueryFunc(s.engine, s.storage),
+		NotifyFunc:           rules.SendAlerts(s.notifier, s.externalURL.String()),
+		Context:              context.Background(),
+		ExternalURL:          s.externalURL,
+		Registerer:           reg,
+		Logger:               logger.With("component", "rule manager"),
+		OutageTolerance:      time.Hour,
+		ForGracePeriod:       10 * time.Minute,
+		ResendDelay:          time.Minute,
+		MaxConcurrentEvals:   4,
+		DefaultRuleQueryOffset: func() time.Duration {
+			return time.Duration(s.config().GlobalConfig.RuleQueryOffset)
+		},
+	})
+	return nil
+}
+
+// Addr is the first listener's address, with the real port for ":0".
+func (s *Server) Addr() net.Addr { return s.http.Addrs()[0] }
+
+// ExternalURL is the URL the server computed for itself.
+func (s *Server) ExternalURL() *url.URL { return s.externalURL }
+
+// Registry holds the server's self-metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.reg }
+
+func (s *Server) config() config.Config {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return *s.cfg
+}
+
+// Run starts scraping, rule evaluation and serving, and blocks until ctx is
+// done, /-/quit is called or the HTTP server fails. It then shuts down in
+// order and returns.
+func (s *Server) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	goRun := func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	goRun(func() { s.scrapeDiscovery.Run() })
+	goRun(func() { s.notifyDiscovery.Run() })
+	goRun(func() { s.scrape.Run(s.scrapeDiscovery.SyncCh()) })
+	goRun(func() { s.notifier.Run(s.notifyDiscovery.SyncCh()) })
+	goRun(s.rules.Run)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- s.http.Serve() }()
+
+	s.ready.SetReady()
+	s.logger.Info("Server is ready to receive web requests.", "url", s.externalURL.String(), "addresses", fmt.Sprint(s.http.Addrs()))
+
+	var err error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-s.quit:
+			s.logger.Warn("Received termination request via web service, exiting gracefully...")
+			break loop
+		case err = <-serveErr:
+			err = fmt.Errorf("serve HTTP: %w", err)
+			break loop
+		case reply := <-s.reloadCh:
+			reply <- s.reload()
+		}
+	}
+	return errors.Join(err, s.shutdown(&wg))
+}
+
+// shutdown stops in a fixed order: no new scrapes or rule evaluations, then
+// drain HTTP with a deadline, then close the engine and storage.
+func (s *Server) shutdown(wg *sync.WaitGroup) error {
+	s.ready.SetStopping()
+	s.rules.Stop()
+	s.scrape.Stop()
+	s.stopDiscovery()
+	s.notifier.Stop()
+	wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	return errors.Join(err, s.close())
+}
+
+// close releases the engine and storage; it also cleans up after a failed New.
+func (s *Server) close() error {
+	if s.stopDiscovery != nil {
+		s.stopDiscovery()
+	}
+	var errs []error
+	if s.engine != nil {
+		errs = append(errs, s.engine.Close())
+	}
+	if s.storage != nil {
+		errs = append(errs, s.storage.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Reload applies the config file again, through the same goroutine that
+// serves SIGHUP, and reports the outcome. A failed reload keeps the running
+// configuration.
+func (s *Server) Reload(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case s.reloadCh <- reply:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Quit asks Run to shut down.
+func (s *Server) Quit() { s.quitOnce.Do(func() { close(s.quit) }) }
