@@ -1,0 +1,58 @@
+// Entry point: draws the navigation and loads the current page's module.
+// Each page is its own chunk, so the Query page's editor never weighs on the
+// other pages and the other pages never weigh on the Query page.
+
+import './style.css';
+import { errorBox, h, replace } from './dom';
+
+type PageModule = { render(root: HTMLElement): void | Promise<void> };
+
+interface Page {
+  path: string;
+  title: string;
+  load: () => Promise<PageModule>;
+}
+
+const pages: Page[] = [
+  { path: 'query', title: 'Query', load: () => import('./query/page') },
+  { path: 'alerts', title: 'Alerts', load: () => import('./pages/alerts') },
+  { path: 'rules', title: 'Rules', load: () => import('./pages/rules') },
+  { path: 'targets', title: 'Targets', load: () => import('./pages/targets') },
+  { path: 'status', title: 'Status', load: () => import('./pages/status') },
+  { path: 'flags', title: 'Flags', load: () => import('./pages/flags') },
+  { path: 'config', title: 'Config', load: () => import('./pages/config') },
+  { path: 'tsdb-status', title: 'TSDB', load: () => import('./pages/tsdb') },
+];
+
+/** current picks the page from the last path segment; /graph is the
+ * classic UI's name for the Query page. */
+function current(): Page | undefined {
+  const last = location.pathname.split('/').pop() ?? '';
+  return pages.find((p) => p.path === (last === 'graph' ? 'query' : last));
+}
+
+async function start(): Promise<void> {
+  const page = current();
+  const nav = document.getElementById('nav')!;
+  const main = document.getElementById('main')!;
+  // Links are relative: every page sits directly below the route prefix.
+  replace(
+    nav,
+    h('a', { className: 'brand', href: './query' }, 'miniprom'),
+    pages.map((p) =>
+      h('a', { href: `./${p.path}`, className: p === page ? 'active' : '', 'aria-current': p === page ? 'page' : null }, p.title),
+    ),
+  );
+  if (!page) {
+    replace(main, h('h1', null, 'Not found'));
+    return;
+  }
+  document.title = `${page.title} · miniprom`;
+  try {
+    await (await page.load()).render(main);
+  } catch (err) {
+    main.append(errorBox(err));
+  }
+}
+
+void start();

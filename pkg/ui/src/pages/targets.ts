@@ -1,0 +1,114 @@
+// Targets: every scrape pool and its targets, filterable by health and text.
+
+import { get } from '../api';
+import { emptyState, h, replace, table } from '../dom';
+import { ago, humanizeDuration } from '../format';
+import { labelBadges, type Labels } from '../labels';
+
+interface Target {
+  discoveredLabels: Labels;
+  labels: Labels;
+  scrapePool: string;
+  scrapeUrl: string;
+  globalUrl: string;
+  lastError: string;
+  lastScrape: string;
+  lastScrapeDuration: number;
+  health: 'up' | 'down' | 'unknown';
+  scrapeInterval?: string;
+  scrapeTimeout?: string;
+}
+
+const healths = ['up', 'down', 'unknown'] as const;
+
+function matches(t: Target, text: string): boolean {
+  if (!text) return true;
+  const hay = [t.scrapeUrl, t.lastError, ...Object.entries(t.labels).map(([k, v]) => `${k}="${v}"`)].join(' ').toLowerCase();
+  return text
+    .toLowerCase()
+    .split(/\s+/)
+    .every((word) => hay.includes(word));
+}
+
+function pool(name: string, all: Target[], shown: Target[]): HTMLElement {
+  const up = all.filter((t) => t.health === 'up').length;
+  return h(
+    'section',
+    { className: 'pool' },
+    h('h2', null, name, ' ', h('span', { className: up === all.length ? 'count ok' : 'count bad' }, `(${up}/${all.length} up)`)),
+    table(
+      ['Endpoint', 'State', 'Labels', 'Last scrape', 'Scrape duration', 'Error'],
+      shown.map((t) => [
+        h('a', { href: t.scrapeUrl, rel: 'noreferrer' }, t.scrapeUrl),
+        h('span', { className: `health ${t.health}` }, t.health.toUpperCase()),
+        labelBadges(t.labels),
+        ago(t.lastScrape),
+        humanizeDuration(t.lastScrapeDuration * 1000),
+        t.lastError ? h('span', { className: 'error-text' }, t.lastError) : '',
+      ]),
+      'targets',
+    ),
+  );
+}
+
+export async function render(root: HTMLElement): Promise<void> {
+  const { data } = await get<{ activeTargets: Target[] }>('targets', { state: 'active' });
+  const targets = data.activeTargets ?? [];
+  const byPool = new Map<string, Target[]>();
+  for (const t of targets) byPool.set(t.scrapePool, [...(byPool.get(t.scrapePool) ?? []), t]);
+  const pools = [...byPool.entries()].sort(([a], [b]) => a.localeCompare(b));
+
+  const shownHealth = new Set<string>(healths);
+  let text = '';
+  const body = h('div');
+  const draw = () => {
+    const sections = pools
+      .map(([name, all]) => [name, all, all.filter((t) => shownHealth.has(t.health) && matches(t, text))] as const)
+      .filter(([, , shown]) => shown.length > 0)
+      .map(([name, all, shown]) => pool(name, all, shown));
+    replace(
+      body,
+      targets.length === 0 ? emptyState('No targets. Add scrape_configs to the configuration.') : sections.length ? sections : emptyState('No targets match the filters.'),
+    );
+  };
+
+  const healthBoxes = healths.map((hl) =>
+    h(
+      'label',
+      { className: 'check' },
+      h('input', {
+        type: 'checkbox',
+        checked: true,
+        name: hl,
+        onchange: (e: Event) => {
+          if ((e.target as HTMLInputElement).checked) shownHealth.add(hl);
+          else shownHealth.delete(hl);
+          draw();
+        },
+      }),
+      hl,
+    ),
+  );
+  replace(
+    root,
+    h('h1', null, 'Targets'),
+    h(
+      'div',
+      { className: 'toolbar' },
+      h('span', null, 'Health:'),
+      healthBoxes,
+      h('input', {
+        type: 'search',
+        className: 'filter',
+        placeholder: 'Filter by endpoint, labels or error',
+        'aria-label': 'Filter targets',
+        oninput: (e: Event) => {
+          text = (e.target as HTMLInputElement).value.trim();
+          draw();
+        },
+      }),
+    ),
+    body,
+  );
+  draw();
+}

@@ -1,0 +1,197 @@
+// The Graph tab's chart, drawn with uPlot. This module (and uPlot with its
+// CSS) is loaded only when a Graph tab first opens, to keep the Query page's
+// first load small.
+
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { h, replace } from '../dom';
+import { formatNumber, formatTimeMs, parseSampleValue } from '../format';
+import { seriesName, seriesNameNode } from '../labels';
+import type { RangeSeries } from './types';
+
+export interface GraphOptions {
+  /** Query range and step in Unix milliseconds, as sent to query_range. */
+  start: number;
+  end: number;
+  step: number;
+  stacked: boolean;
+  yZero: boolean;
+  utc: boolean;
+}
+
+export interface Graph {
+  /** Milliseconds from receiving the data to the first complete draw. */
+  drawn: Promise<number>;
+  destroy(): void;
+}
+
+const height = 320;
+/** Hover markers are one DOM node per series; past this many they cost more than they tell. */
+const maxCursorPoints = 20;
+/** How many series the hover box lists, nearest to the pointer first. */
+const maxHoverRows = 8;
+
+/** color spreads hues by the golden angle, so neighbours differ clearly. */
+function color(i: number, alpha = 1): string {
+  return `hsla(${Math.round((i * 137.508) % 360)}, 70%, 42%, ${alpha})`;
+}
+
+/** align puts every series on the query's step grid; Prometheus returns
+ * samples at start + k·step, and gaps where a series had none. */
+export function align(series: RangeSeries[], o: GraphOptions): uPlot.AlignedData {
+  const n = Math.floor((o.end - o.start) / o.step) + 1;
+  const startS = o.start / 1000;
+  const stepS = o.step / 1000;
+  const xs = Array.from({ length: n }, (_, i) => startS + i * stepS);
+  const ys = series.map((s) => {
+    const y: (number | null)[] = new Array(n).fill(null);
+    for (const [t, v] of s.values ?? []) {
+      const i = Math.round((t - startS) / stepS);
+      if (i >= 0 && i < n) y[i] = parseSampleValue(v);
+    }
+    return y;
+  });
+  return [xs, ...ys];
+}
+
+/** stack sums each series onto the ones before it; a gap counts as zero
+ * below others but stays a gap in its own line. */
+function stack(data: uPlot.AlignedData): uPlot.AlignedData {
+  const acc = new Array<number>(data[0].length).fill(0);
+  const out: uPlot.AlignedData = [data[0]];
+  for (const ys of data.slice(1)) {
+    out.push(Array.from(ys, (v, i) => (v === null || v === undefined ? null : (acc[i] += v))));
+  }
+  return out;
+}
+
+export function drawGraph(chartEl: HTMLElement, legendEl: HTMLElement, series: RangeSeries[], o: GraphOptions): Graph {
+  const t0 = performance.now();
+  const raw = align(series, o);
+  const data = o.stacked ? stack(raw) : raw;
+  let resolveDrawn: (ms: number) => void;
+  const drawn = new Promise<number>((r) => (resolveDrawn = r));
+
+  const tooltip = h('div', { className: 'graph-tooltip', hidden: true });
+  const opts: uPlot.Options = {
+    width: Math.max(chartEl.clientWidth, 300),
+    height,
+    legend: { show: false },
+    tzDate: o.utc ? (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC') : (ts) => new Date(ts * 1000),
+    cursor: { points: { show: series.length <= maxCursorPoints }, drag: { x: false, y: false } },
+    scales: {
+      x: { time: true, range: [o.start / 1000, o.end / 1000] },
+      y: {
+        range: (_u, min, max) => {
+          const [lo, hi] = uPlot.rangeNum(min ?? 0, max ?? 1, 0.1, true);
+          return o.yZero ? [Math.min(0, lo ?? 0), Math.max(0, hi ?? 1)] : [lo, hi];
+        },
+      },
+    },
+    axes: [{}, { values: (_u, splits) => splits.map(formatNumber), size: 60 }],
+    series: [
+      {},
+      ...series.map((s, i) => ({
+        label: seriesName(s.metric),
+        stroke: color(i),
+        width: 1.25,
+        fill: o.stacked ? color(i, 0.35) : undefined,
+      })),
+    ],
+    bands: o.stacked ? series.slice(1).map((_, i) => ({ series: [i + 2, i + 1] as [number, number] })) : undefined,
+    hooks: {
+      draw: [
+        () => {
+          const ms = performance.now() - t0;
+          chartEl.dataset.drawMs = ms.toFixed(1);
+          resolveDrawn(ms);
+        },
+      ],
+      setCursor: [(u) => hover(u, tooltip, raw, o.utc)],
+    },
+  };
+  const plot = new uPlot(opts, data, chartEl);
+  plot.over.appendChild(tooltip);
+  drawLegend(legendEl, series, plot);
+
+  const resize = new ResizeObserver(() => {
+    const width = Math.max(chartEl.clientWidth, 300);
+    if (width !== plot.width) plot.setSize({ width, height });
+  });
+  resize.observe(chartEl);
+  return {
+    drawn,
+    destroy() {
+      resize.disconnect();
+      plot.destroy();
+      legendEl.replaceChildren();
+    },
+  };
+}
+
+/** hover lists the values at the pointer's time for the visible series
+ * nearest to the pointer, with unstacked values. */
+function hover(u: uPlot, tooltip: HTMLElement, raw: uPlot.AlignedData, utc: boolean): void {
+  const idx = u.cursor.idx;
+  if (idx === null || idx === undefined || u.cursor.left === undefined || u.cursor.left < 0) {
+    tooltip.hidden = true;
+    return;
+  }
+  const y = u.posToVal(u.cursor.top ?? 0, 'y');
+  const near: { i: number; v: number; dist: number }[] = [];
+  for (let i = 1; i < u.data.length; i++) {
+    const shown = u.data[i][idx];
+    const v = raw[i][idx];
+    if (!u.series[i].show || shown === null || shown === undefined || v === null || v === undefined) continue;
+    near.push({ i, v, dist: Math.abs(shown - y) });
+  }
+  if (near.length === 0) {
+    tooltip.hidden = true;
+    return;
+  }
+  near.sort((a, b) => a.dist - b.dist);
+  replace(
+    tooltip,
+    h('div', { className: 'muted' }, formatTimeMs(raw[0][idx] * 1000, utc) + (utc ? ' UTC' : '')),
+    near.slice(0, maxHoverRows).map(({ i, v }) =>
+      h('div', { className: 'tooltip-row' }, h('span', { className: 'swatch', style: `background:${color(i - 1)}` }), h('b', null, String(v)), ' ', u.series[i].label ?? ''),
+    ),
+    near.length > maxHoverRows ? h('div', { className: 'muted' }, `… ${near.length - maxHoverRows} more`) : null,
+  );
+  tooltip.hidden = false;
+  // Keep the box inside the plot: flip to the left of the pointer past the middle.
+  const left = u.cursor.left;
+  const flip = left > u.over.clientWidth / 2;
+  tooltip.style.left = flip ? '' : `${left + 12}px`;
+  tooltip.style.right = flip ? `${u.over.clientWidth - left + 12}px` : '';
+  tooltip.style.top = `${Math.min(u.cursor.top ?? 0, u.over.clientHeight / 2)}px`;
+}
+
+/** drawLegend lists every series. A click shows only that series (or all
+ * again); a click with Ctrl, Cmd or Shift toggles one. */
+function drawLegend(legendEl: HTMLElement, series: RangeSeries[], plot: uPlot): void {
+  const items = series.map((s, i) =>
+    h(
+      'li',
+      { className: 'legend-item', 'data-series': i + 1 },
+      h('span', { className: 'swatch', style: `background:${color(i)}` }),
+      seriesNameNode(s.metric),
+    ),
+  );
+  const sync = () => items.forEach((el, i) => el.classList.toggle('hidden', !plot.series[i + 1].show));
+  legendEl.replaceChildren(h('ul', { className: 'legend' }, items));
+  legendEl.onclick = (e) => {
+    const item = (e.target as Element).closest<HTMLElement>('.legend-item');
+    if (!item) return;
+    const k = Number(item.dataset.series);
+    plot.batch(() => {
+      if (e.ctrlKey || e.metaKey || e.shiftKey) {
+        plot.setSeries(k, { show: !plot.series[k].show });
+        return;
+      }
+      const isolated = plot.series.every((s, i) => i === 0 || s.show === (i === k));
+      for (let i = 1; i < plot.series.length; i++) plot.setSeries(i, { show: isolated || i === k });
+    });
+    sync();
+  };
+}

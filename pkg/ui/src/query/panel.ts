@@ -1,0 +1,323 @@
+// One query panel: editor, Table and Graph tabs, and their controls.
+
+import type { EditorView } from '@codemirror/view';
+import { get } from '../api';
+import { errorBox, h, replace } from '../dom';
+import { formatCount, formatDuration, formatTime, humanizeDuration, parseDuration, parseTime } from '../format';
+import { autoStep, type PanelState, type Tab } from '../urlstate';
+import { createEditor } from './editor';
+import type { Graph } from './graph';
+import { renderTable } from './table';
+import { resultCount, type QueryData, type RangeSeries } from './types';
+
+/** What a panel needs from its page. */
+export interface PanelContext {
+  changed(): void;
+  remove(p: Panel): void;
+  utc(): boolean;
+}
+
+// The steps of the range's − and + buttons, as in Prometheus's UI.
+const rangeSteps = ['1s', '10s', '1m', '5m', '15m', '30m', '1h', '2h', '6h', '12h', '1d', '2d', '1w', '2w', '4w', '8w', '1y'].map(
+  (s) => parseDuration(s)!,
+);
+
+let panelCount = 0;
+
+export class Panel {
+  readonly el: HTMLElement;
+  private readonly editor: EditorView;
+  private readonly tabButtons: Record<Tab, HTMLButtonElement>;
+  private readonly tableControls: HTMLElement;
+  private readonly graphControls: HTMLElement;
+  private readonly timeInputs: HTMLInputElement[] = [];
+  private readonly rangeInput: HTMLInputElement;
+  private readonly stepInput: HTMLInputElement;
+  private readonly messages = h('div', { className: 'messages' });
+  private readonly stats = h('div', { className: 'stats muted' });
+  private readonly output = h('div', { className: 'output' });
+  private abort?: AbortController;
+  private graph?: Graph;
+  /** The last graph result, kept to redraw on a time zone change. */
+  private lastRange?: { series: RangeSeries[]; start: number; end: number; step: number };
+
+  constructor(
+    readonly state: PanelState,
+    private readonly ctx: PanelContext,
+  ) {
+    const id = ++panelCount;
+    const editorEl = h('div', { className: 'editor' });
+    this.tabButtons = {
+      table: h('button', { type: 'button', role: 'tab', onclick: () => this.setTab('table') }, 'Table'),
+      graph: h('button', { type: 'button', role: 'tab', onclick: () => this.setTab('graph') }, 'Graph'),
+    };
+    const timeInput = (label: string) => {
+      const input = h('input', {
+        type: 'text',
+        className: 'time',
+        placeholder: 'now',
+        'aria-label': label,
+        onchange: () => this.setEndTime(input),
+      });
+      this.timeInputs.push(input);
+      return input;
+    };
+    const nowButton = () => h('button', { type: 'button', title: 'Use the current time', onclick: () => this.setEndTime(null) }, 'now');
+    this.tableControls = h('div', { className: 'controls' }, h('label', null, 'Evaluation time ', timeInput('Evaluation time')), nowButton());
+    this.rangeInput = h('input', { type: 'text', className: 'short', 'aria-label': 'Range', onchange: () => this.setRange(this.rangeInput.value) });
+    this.stepInput = h('input', { type: 'text', className: 'short', 'aria-label': 'Resolution', onchange: () => this.setStep(this.stepInput.value) });
+    const check = (label: string, key: 'stacked' | 'yZero') =>
+      h(
+        'label',
+        { className: 'check' },
+        h('input', {
+          type: 'checkbox',
+          name: key,
+          checked: state[key],
+          onchange: (e: Event) => {
+            state[key] = (e.target as HTMLInputElement).checked;
+            this.update();
+          },
+        }),
+        label,
+      );
+    this.graphControls = h(
+      'div',
+      { className: 'controls' },
+      h('button', { type: 'button', title: 'Shorter range', onclick: () => this.stepRange(-1) }, '−'),
+      this.rangeInput,
+      h('button', { type: 'button', title: 'Longer range', onclick: () => this.stepRange(1) }, '+'),
+      h('label', null, 'End ', timeInput('End time')),
+      nowButton(),
+      h('label', null, 'Resolution ', this.stepInput),
+      check('Stacked', 'stacked'),
+      check('Y from 0', 'yZero'),
+    );
+    this.el = h(
+      'section',
+      { className: 'panel', 'aria-label': `Query panel ${id}` },
+      h(
+        'div',
+        { className: 'expr-row' },
+        editorEl,
+        h('button', { type: 'button', className: 'primary execute', onclick: () => this.execute() }, 'Execute'),
+        h('button', { type: 'button', className: 'remove', title: 'Remove panel', 'aria-label': 'Remove panel', onclick: () => this.destroy() }, '×'),
+      ),
+      h('div', { className: 'tabs', role: 'tablist' }, this.tabButtons.table, this.tabButtons.graph),
+      this.tableControls,
+      this.graphControls,
+      this.messages,
+      this.stats,
+      this.output,
+    );
+    this.editor = createEditor(editorEl, {
+      doc: state.expr,
+      onExecute: () => this.execute(),
+      onChange: (expr) => {
+        state.expr = expr;
+        ctx.changed();
+      },
+    });
+    this.syncControls();
+  }
+
+  focus(): void {
+    this.editor.focus();
+  }
+
+  destroy(): void {
+    this.abort?.abort();
+    this.graph?.destroy();
+    this.editor.destroy();
+    this.el.remove();
+    this.ctx.remove(this);
+  }
+
+  /** syncControls shows the state in the tab buttons and inputs. */
+  syncControls(): void {
+    const s = this.state;
+    for (const [tab, b] of Object.entries(this.tabButtons)) {
+      b.classList.toggle('active', tab === s.tab);
+      b.setAttribute('aria-selected', String(tab === s.tab));
+    }
+    this.tableControls.hidden = s.tab !== 'table';
+    this.graphControls.hidden = s.tab !== 'graph';
+    const time = s.endTime === null ? '' : formatTime(s.endTime, this.ctx.utc());
+    for (const input of this.timeInputs) {
+      input.value = time;
+      input.classList.remove('invalid');
+    }
+    this.rangeInput.value = formatDuration(s.range);
+    this.stepInput.value = s.step === null ? '' : formatDuration(s.step);
+    this.stepInput.placeholder = `auto (${formatDuration(autoStep(s.range))})`;
+  }
+
+  /** timeZoneChanged redraws what shows times, without querying again. */
+  timeZoneChanged(): void {
+    this.syncControls();
+    if (this.state.tab === 'graph' && this.lastRange) void this.showGraph();
+  }
+
+  private update(): void {
+    this.syncControls();
+    this.ctx.changed();
+    this.execute();
+  }
+
+  private setTab(tab: Tab): void {
+    if (this.state.tab === tab) return;
+    this.state.tab = tab;
+    this.update();
+  }
+
+  private setEndTime(input: HTMLInputElement | null): void {
+    if (input && input.value.trim() !== '') {
+      const t = parseTime(input.value, this.ctx.utc());
+      if (t === null) {
+        input.classList.add('invalid');
+        return;
+      }
+      this.state.endTime = t;
+    } else {
+      this.state.endTime = null;
+    }
+    this.update();
+  }
+
+  private setRange(text: string): void {
+    const r = parseDuration(text);
+    if (!r) {
+      this.rangeInput.classList.add('invalid');
+      return;
+    }
+    this.rangeInput.classList.remove('invalid');
+    this.state.range = r;
+    this.update();
+  }
+
+  private stepRange(dir: 1 | -1): void {
+    const r = this.state.range;
+    const next = dir > 0 ? rangeSteps.find((s) => s > r) : [...rangeSteps].reverse().find((s) => s < r);
+    if (next) {
+      this.state.range = next;
+      this.update();
+    }
+  }
+
+  private setStep(text: string): void {
+    const step = text.trim() === '' ? null : parseDuration(text);
+    if (step === 0 || (step === null && text.trim() !== '')) {
+      this.stepInput.classList.add('invalid');
+      return;
+    }
+    this.stepInput.classList.remove('invalid');
+    this.state.step = step;
+    this.update();
+  }
+
+  /** execute runs the current tab's query, cancelling one still running. */
+  execute(): void {
+    this.abort?.abort();
+    const expr = this.state.expr.trim();
+    if (!expr) {
+      this.clear();
+      return;
+    }
+    const abort = new AbortController();
+    this.abort = abort;
+    this.el.classList.add('loading');
+    const run = this.state.tab === 'table' ? this.runTable(expr, abort.signal) : this.runGraph(expr, abort.signal);
+    run
+      .catch((err: unknown) => {
+        if (abort.signal.aborted) return;
+        this.clear();
+        this.messages.append(errorBox(err));
+      })
+      .finally(() => {
+        if (this.abort === abort) this.el.classList.remove('loading');
+      });
+  }
+
+  private clear(): void {
+    this.graph?.destroy();
+    this.graph = undefined;
+    this.lastRange = undefined;
+    replace(this.messages);
+    replace(this.stats);
+    replace(this.output);
+  }
+
+  private showNotes(warnings: string[], infos: string[]): void {
+    replace(
+      this.messages,
+      warnings.map((w) => h('div', { className: 'alert warning' }, `Warning: ${w}`)),
+      infos.map((i) => h('div', { className: 'alert info' }, `Info: ${i}`)),
+    );
+  }
+
+  private showStats(d: QueryData, loadMs: number, extra: string[] = []): void {
+    const parts = [`Load time: ${humanizeDuration(loadMs)}`];
+    const evalS = d.stats?.timings?.evalTotalTime;
+    if (evalS !== undefined) parts.push(`Evaluation: ${humanizeDuration(evalS * 1000)}`);
+    const samples = d.stats?.samples?.totalQueryableSamples;
+    if (samples !== undefined) parts.push(`Samples: ${formatCount(samples)}`);
+    parts.push(...extra, `Result ${d.resultType === 'matrix' ? 'series' : 'count'}: ${formatCount(resultCount(d))}`);
+    replace(this.stats, parts.join(' · '));
+  }
+
+  private async runTable(expr: string, signal: AbortSignal): Promise<void> {
+    const params: Record<string, string> = { query: expr, stats: 'all' };
+    if (this.state.endTime !== null) params.time = String(this.state.endTime / 1000);
+    const t0 = performance.now();
+    const { data, warnings, infos } = await get<QueryData>('query', params, signal);
+    const loadMs = performance.now() - t0;
+    this.clear();
+    this.showNotes(warnings, infos);
+    this.showStats(data, loadMs);
+    replace(this.output, renderTable(data, this.ctx.utc()));
+  }
+
+  private async runGraph(expr: string, signal: AbortSignal): Promise<void> {
+    const end = this.state.endTime ?? Date.now();
+    const start = end - this.state.range;
+    const step = this.state.step ?? autoStep(this.state.range);
+    const t0 = performance.now();
+    // Load the chart code alongside the data, not after it.
+    const [{ data, warnings, infos }] = await Promise.all([
+      get<QueryData>('query_range', { query: expr, start: String(start / 1000), end: String(end / 1000), step: String(step / 1000), stats: 'all' }, signal),
+      import('./graph'),
+    ]);
+    const loadMs = performance.now() - t0;
+    this.clear();
+    this.showNotes(warnings, infos);
+    this.showStats(data, loadMs, [`Resolution: ${formatDuration(step)}`]);
+    if (data.resultType !== 'matrix') {
+      this.messages.append(errorBox(`The expression returns a ${data.resultType}; only range vectors can be graphed. Use the Table tab.`));
+      return;
+    }
+    this.lastRange = { series: data.result, start, end, step };
+    await this.showGraph();
+  }
+
+  private async showGraph(): Promise<void> {
+    const r = this.lastRange!;
+    const { drawGraph } = await import('./graph');
+    this.graph?.destroy();
+    const series = r.series.filter((s) => s.values?.length);
+    if (series.length === 0) {
+      replace(this.output, h('p', { className: 'empty' }, r.series.length ? 'Native histograms are not graphed; use the Table tab.' : 'No data points found.'));
+      return;
+    }
+    const chart = h('div', { className: 'chart' });
+    const legend = h('div', { className: 'legend-box' });
+    replace(this.output, chart, legend);
+    this.graph = drawGraph(chart, legend, series, {
+      start: r.start,
+      end: r.end,
+      step: r.step,
+      stacked: this.state.stacked,
+      yZero: this.state.yZero,
+      utc: this.ctx.utc(),
+    });
+  }
+}
