@@ -64,8 +64,18 @@ func (o *Options) validate() error {
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	// Zero query limits mean Prometheus's defaults, not "no limit".
 	if o.Query.LookbackDelta == 0 {
 		o.Query.LookbackDelta = 5 * time.Minute
+	}
+	if o.Query.Timeout == 0 {
+		o.Query.Timeout = 2 * time.Minute
+	}
+	if o.Query.MaxSamples == 0 {
+		o.Query.MaxSamples = 50_000_000
+	}
+	if o.Query.MaxConcurrency == 0 {
+		o.Query.MaxConcurrency = 20
 	}
 	return nil
 }

@@ -100,7 +100,7 @@ func New(o Options) (s *Server, err error) {
 		logger:      logger,
 		reg:         reg,
 		externalURL: externalURL,
-		ready:       &web.Readiness{},
+		ready:       web.NewReadiness(reg),
 		notices:     notifications.NewNotifications(16, reg),
 		metrics:     newReloadMetrics(reg),
 		cfg:         cfg,

@@ -4,12 +4,25 @@ import (
 	"fmt"
 	"net/http"
 	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Readiness is the server's lifecycle state as the ready-gated endpoints see
 // it: not ready while starting, ready, then stopping.
 type Readiness struct {
 	state atomic.Int32
+	gauge prometheus.Gauge
+}
+
+// NewReadiness returns a not-ready state, exported as prometheus_ready.
+func NewReadiness(reg prometheus.Registerer) *Readiness {
+	r := &Readiness{gauge: prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "prometheus_ready",
+		Help: "Whether Prometheus startup was fully completed and the server is ready for normal operation.",
+	})}
+	reg.MustRegister(r.gauge)
+	return r
 }
 
 const (
@@ -19,10 +32,16 @@ const (
 )
 
 // SetReady marks the server ready to serve queries.
-func (r *Readiness) SetReady() { r.state.Store(ready) }
+func (r *Readiness) SetReady() {
+	r.state.Store(ready)
+	r.gauge.Set(1)
+}
 
 // SetStopping marks the server as shutting down.
-func (r *Readiness) SetStopping() { r.state.Store(stopping) }
+func (r *Readiness) SetStopping() {
+	r.state.Store(stopping)
+	r.gauge.Set(0)
+}
 
 // IsReady reports whether the server is ready.
 func (r *Readiness) IsReady() bool { return r.state.Load() == ready }

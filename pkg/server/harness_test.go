@@ -1,0 +1,234 @@
+package server_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/promslog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/miniprom/miniprom/pkg/devcert"
+	"github.com/miniprom/miniprom/pkg/server"
+)
+
+// testServer is a whole miniprom running in-process on 127.0.0.1:0 with
+// TLS from a CA made for the test.
+type testServer struct {
+	*server.Server
+	t      *testing.T
+	Dir    string
+	CA     *devcert.CA
+	Base   string // https://127.0.0.1:port<prefix>
+	Client *http.Client
+
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// defaultWebConfig enables TLS with the test's server certificate.
+const defaultWebConfig = `
+tls_server_config:
+  cert_file: server.crt
+  key_file: server.key
+`
+
+// selfScrapeConfig scrapes the server itself over HTTPS, through a file_sd
+// file the harness fills in once the port is known.
+const selfScrapeConfig = `
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: miniprom
+    scheme: https
+    tls_config:
+      ca_file: ca.crt
+    file_sd_configs:
+      - files: [targets.json]
+        refresh_interval: 1s
+`
+
+type serverConfig struct {
+	prometheusYML string
+	webConfigYML  string // "" means defaultWebConfig; "-" means no web config
+	options       func(*server.Options)
+	// files are extra files written into the test dir before start.
+	files map[string]string
+}
+
+// startServer writes the configs and certificates into a temp dir, starts
+// the server and waits until it reports ready.
+func startServer(t *testing.T, c serverConfig) *testServer {
+	t.Helper()
+	ts := newServer(t, c)
+	ts.start()
+	return ts
+}
+
+func newServer(t *testing.T, c serverConfig) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	ca, err := devcert.NewCA("test CA", time.Hour)
+	require.NoError(t, err)
+	srvPair, err := ca.Server([]string{"127.0.0.1", "localhost"}, time.Hour)
+	require.NoError(t, err)
+	_, _, err = srvPair.Write(dir, "server")
+	require.NoError(t, err)
+	writeFile(t, dir, "ca.crt", string(ca.PEM))
+	writeFile(t, dir, "targets.json", "[]")
+
+	if c.prometheusYML == "" {
+		c.prometheusYML = selfScrapeConfig
+	}
+	writeFile(t, dir, "prometheus.yml", c.prometheusYML)
+	for name, content := range c.files {
+		writeFile(t, dir, name, content)
+	}
+	o := server.Options{
+		Logger:          promslog.New(&promslog.Config{Writer: testWriter{t}}),
+		ConfigFile:      filepath.Join(dir, "prometheus.yml"),
+		ListenAddresses: []string{"127.0.0.1:0"},
+		ReadTimeout:     time.Minute,
+		MaxConnections:  64,
+		CORSOrigin:      ".*",
+		Flags:           map[string]string{"config.file": "prometheus.yml"},
+	}
+	switch c.webConfigYML {
+	case "":
+		c.webConfigYML = defaultWebConfig
+		fallthrough
+	default:
+		writeFile(t, dir, "web.yml", c.webConfigYML)
+		o.WebConfigFile = filepath.Join(dir, "web.yml")
+	case "-":
+	}
+	if c.options != nil {
+		c.options(&o)
+	}
+	// Relative paths in the configs (certificates, file_sd) resolve against
+	// the config files' directory, as in Prometheus; exporter-toolkit
+	// resolves web config paths the same way.
+	srv, err := server.New(o)
+	require.NoError(t, err)
+
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	scheme := "https"
+	if o.WebConfigFile == "" {
+		scheme = "http"
+	}
+	ts := &testServer{
+		Server: srv,
+		t:      t,
+		Dir:    dir,
+		CA:     ca,
+		Base:   fmt.Sprintf("%s://%s%s", scheme, srv.Addr(), strings.TrimRight(server.RoutePrefix(o.RoutePrefix, srv.ExternalURL()), "/")),
+		Client: &http.Client{
+			Timeout:   30 * time.Second,
+			Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+		},
+	}
+	return ts
+}
+
+func (ts *testServer) start() {
+	t := ts.t
+	ctx, cancel := context.WithCancel(context.Background())
+	ts.cancel, ts.done = cancel, make(chan error, 1)
+	go func() { ts.done <- ts.Run(ctx) }()
+	t.Cleanup(func() { require.NoError(t, ts.stop()) })
+	// Point the self-scrape job at the real port.
+	writeFile(t, ts.Dir, "targets.json", fmt.Sprintf(`[{"targets":["%s"]}]`, ts.Addr()))
+	ts.eventually(func() bool {
+		resp, err := ts.Client.Get(ts.Base + "/-/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, "server never became ready")
+}
+
+// stop shuts the server down (once) and returns Run's error.
+func (ts *testServer) stop() error {
+	if ts.cancel == nil {
+		return nil
+	}
+	ts.cancel()
+	ts.cancel = nil
+	select {
+	case err := <-ts.done:
+		return err
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("server did not stop within 30s")
+	}
+}
+
+func (ts *testServer) eventually(cond func() bool, msg string) {
+	ts.t.Helper()
+	require.Eventually(ts.t, cond, 20*time.Second, 50*time.Millisecond, msg)
+}
+
+// get fetches base+path and returns the status code and body.
+func (ts *testServer) get(path string) (int, string) {
+	ts.t.Helper()
+	resp, err := ts.Client.Get(ts.Base + path)
+	require.NoError(ts.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(ts.t, err)
+	return resp.StatusCode, string(body)
+}
+
+// apiResponse is the v1 API's envelope.
+type apiResponse struct {
+	Status    string          `json:"status"`
+	Data      json.RawMessage `json:"data"`
+	ErrorType string          `json:"errorType"`
+	Error     string          `json:"error"`
+	Warnings  []string        `json:"warnings"`
+}
+
+func (ts *testServer) api(path string) (int, apiResponse) {
+	ts.t.Helper()
+	code, body := ts.get(path)
+	var r apiResponse
+	require.NoError(ts.t, json.Unmarshal([]byte(body), &r), body)
+	return code, r
+}
+
+// waitForSelfScrape waits until the self-scrape has stored samples.
+func (ts *testServer) waitForSelfScrape() {
+	ts.t.Helper()
+	ts.eventually(func() bool {
+		code, r := ts.api("/api/v1/query?query=up")
+		return code == 200 && strings.Contains(string(r.Data), `"job":"miniprom"`)
+	}, "self-scrape never stored up")
+}
+
+func writeFile(t *testing.T, dir, name, content string) {
+	t.Helper()
+	// Write then rename, so file_sd and reloads never see a partial file.
+	tmp := filepath.Join(dir, "."+name+".tmp")
+	require.NoError(t, os.WriteFile(tmp, []byte(content), 0o600))
+	require.NoError(t, os.Rename(tmp, filepath.Join(dir, name)))
+}
+
+// testWriter sends the server's log to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
