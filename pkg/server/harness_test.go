@@ -150,14 +150,11 @@ func (ts *testServer) start() {
 	t.Cleanup(func() { require.NoError(t, ts.stop()) })
 	// Point the self-scrape job at the real port.
 	writeFile(t, ts.Dir, "targets.json", fmt.Sprintf(`[{"targets":["%s"]}]`, ts.Addr()))
-	ts.eventually(func() bool {
-		resp, err := ts.Client.Get(ts.Base + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, "server never became ready")
+	select {
+	case <-ts.Ready():
+	case err := <-ts.done:
+		t.Fatalf("server stopped before it was ready: %v", err)
+	}
 }
 
 // stop shuts the server down (once) and returns Run's error.

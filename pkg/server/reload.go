@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
 	v1 "github.com/prometheus/prometheus/web/api/v1"
 )
 
@@ -106,6 +109,13 @@ func (s *Server) apply(cfg *config.Config) error {
 			return fmt.Errorf("rule files %q: %w", pat, err)
 		}
 		files = append(files, fs...)
+	}
+	// Parse the rule files first, as the rule manager will: Update only logs
+	// what is wrong, and the reload's error should name the file.
+	for _, f := range files {
+		if _, errs := rulefmt.ParseFile(f, false, cfg.GlobalConfig.MetricNameValidationScheme, parser.NewParser(parser.Options{}), s.logger); len(errs) > 0 {
+			return fmt.Errorf("load rules: %w", errors.Join(errs...))
+		}
 	}
 	if err := s.rules.Update(time.Duration(cfg.GlobalConfig.EvaluationInterval), files,
 		cfg.GlobalConfig.ExternalLabels, s.externalURL.String(), nil); err != nil {

@@ -60,6 +60,7 @@ type Server struct {
 	cfg *config.Config
 
 	reloadCh chan chan error
+	readyCh  chan struct{}
 	quit     chan struct{}
 	quitOnce sync.Once
 	birth    time.Time
@@ -105,6 +106,7 @@ func New(o Options) (s *Server, err error) {
 		metrics:     newReloadMetrics(reg),
 		cfg:         cfg,
 		reloadCh:    make(chan chan error),
+		readyCh:     make(chan struct{}),
 		quit:        make(chan struct{}),
 		birth:       time.Now(),
 	}
@@ -230,6 +232,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { serveErr <- s.http.Serve() }()
 
 	s.ready.SetReady()
+	close(s.readyCh)
 	s.logger.Info("Server is ready to receive web requests.", "url", s.externalURL.String(), "addresses", fmt.Sprint(s.http.Addrs()))
 
 	var err error
@@ -298,6 +301,9 @@ func (s *Server) Reload(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// Ready is closed once Run serves requests.
+func (s *Server) Ready() <-chan struct{} { return s.readyCh }
 
 // Quit asks Run to shut down.
 func (s *Server) Quit() { s.quitOnce.Do(func() { close(s.quit) }) }

@@ -1,0 +1,115 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/miniprom/miniprom/pkg/server"
+)
+
+func lifecycleOn(o *server.Options) { o.EnableLifecycle = true }
+
+func (ts *testServer) post(path string) (int, string) {
+	ts.t.Helper()
+	resp, err := ts.Client.Post(ts.Base+path, "", nil)
+	require.NoError(ts.t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(ts.t, err)
+	return resp.StatusCode, string(b)
+}
+
+// metricValue reads a self-metric from /metrics.
+func (ts *testServer) metricLine(name string) string {
+	ts.t.Helper()
+	code, body := ts.get("/metrics")
+	require.Equal(ts.t, http.StatusOK, code)
+	for _, l := range strings.Split(body, "\n") {
+		if strings.HasPrefix(l, name+" ") {
+			return l
+		}
+	}
+	ts.t.Fatalf("metric %s not exposed", name)
+	return ""
+}
+
+func TestReloadGoodAndBad(t *testing.T) {
+	ts := startServer(t, serverConfig{options: lifecycleOn})
+	ts.waitForSelfScrape()
+
+	// A good change: a second job appears.
+	writeFile(t, ts.Dir, "prometheus.yml", selfScrapeConfig+`
+  - job_name: second
+    static_configs:
+      - targets: ["127.0.0.1:1"]
+`)
+	code, body := ts.post("/-/reload")
+	require.Equal(t, http.StatusOK, code, body)
+	// Scrape pools follow once discovery has synced.
+	ts.eventually(func() bool {
+		_, r := ts.api("/api/v1/scrape_pools")
+		return string(r.Data) == `{"scrapePools":["miniprom","second"]}`
+	}, "the new job never appeared")
+	require.Equal(t, "prometheus_config_last_reload_successful 1", ts.metricLine("prometheus_config_last_reload_successful"))
+
+	// A bad change: the server answers 500, names the file, and keeps the
+	// running configuration.
+	writeFile(t, ts.Dir, "prometheus.yml", "scrape_configs:\n  - job_name: [oops\n")
+	code, body = ts.post("/-/reload")
+	require.Equal(t, http.StatusInternalServerError, code)
+	require.Contains(t, body, "failed to reload config")
+	require.Contains(t, body, "prometheus.yml")
+	require.Equal(t, "prometheus_config_last_reload_successful 0", ts.metricLine("prometheus_config_last_reload_successful"))
+	code, r := ts.api("/api/v1/scrape_pools")
+	require.Equal(t, http.StatusOK, code)
+	require.JSONEq(t, `{"scrapePools":["miniprom","second"]}`, string(r.Data))
+	code, r = ts.api("/api/v1/status/runtimeinfo")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, string(r.Data), `"reloadConfigSuccess":false`)
+	// Still scraping and answering on the old config.
+	ts.waitForSelfScrape()
+
+	// The same path as SIGHUP, called directly.
+	require.Error(t, ts.Reload(context.Background()))
+	writeFile(t, ts.Dir, "prometheus.yml", selfScrapeConfig)
+	require.NoError(t, ts.Reload(context.Background()))
+	require.Equal(t, "prometheus_config_last_reload_successful 1", ts.metricLine("prometheus_config_last_reload_successful"))
+}
+
+func TestBadRuleFileKeepsOldConfig(t *testing.T) {
+	ts := startServer(t, serverConfig{options: lifecycleOn})
+	writeFile(t, ts.Dir, "rules.yml", "groups:\n  - name: g\n    rules:\n      - record: x\n        expr: sum(\n")
+	writeFile(t, ts.Dir, "prometheus.yml", selfScrapeConfig+"rule_files: [rules.yml]\n")
+	code, body := ts.post("/-/reload")
+	require.Equal(t, http.StatusInternalServerError, code)
+	require.Contains(t, body, "rules.yml")
+	code, r := ts.api("/api/v1/status/config")
+	require.Equal(t, http.StatusOK, code)
+	require.NotContains(t, string(r.Data), "rules.yml")
+}
+
+func TestLifecycleEndpoints(t *testing.T) {
+	t.Run("off by default", func(t *testing.T) {
+		ts := startServer(t, serverConfig{})
+		for _, p := range []string{"/-/reload", "/-/quit"} {
+			code, body := ts.post(p)
+			require.Equal(t, http.StatusForbidden, code, p)
+			require.Equal(t, "Lifecycle API is not enabled.", body)
+			code, _ = ts.get(p)
+			require.Equal(t, http.StatusMethodNotAllowed, code, p)
+		}
+	})
+	t.Run("quit stops the server", func(t *testing.T) {
+		ts := startServer(t, serverConfig{options: lifecycleOn})
+		code, body := ts.post("/-/quit")
+		require.Equal(t, http.StatusOK, code)
+		require.Equal(t, "Requesting termination... Goodbye!", body)
+		require.NoError(t, <-ts.done)
+		ts.cancel = nil
+	})
+}
