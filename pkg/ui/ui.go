@@ -49,7 +49,7 @@ const (
 )
 
 // Handler serves the UI with the route prefix already stripped: the page
-// paths, /assets/... and /favicon.svg. Anything else is a 404.
+// paths, /assets/..., /favicon.svg and /favicon.ico. Anything else is a 404.
 func Handler() http.Handler {
 	sub, err := fs.Sub(dist, "dist")
 	if err != nil {
@@ -157,8 +157,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := h.assets[r.URL.Path]
-	if pages[r.URL.Path] {
+	switch {
+	case pages[r.URL.Path]:
 		a = h.index
+	case r.URL.Path == "/favicon.ico":
+		// Browsers ask for /favicon.ico when a page has no icon link (a
+		// JSON response, say); every current browser draws an SVG icon.
+		a = h.assets["/favicon.svg"]
 	}
 	if a == nil {
 		http.NotFound(w, r)

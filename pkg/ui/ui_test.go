@@ -66,6 +66,7 @@ func TestHandler(t *testing.T) {
 		{name: "gzip refused with q=0", path: "/assets/index-abc123.css", acceptEncoding: "gzip;q=0, *", wantStatus: 200, wantType: "text/css; charset=utf-8", wantEncoding: ""},
 		{name: "gzip through star", path: "/assets/index-abc123.css", acceptEncoding: "*", wantStatus: 200, wantEncoding: "gzip"},
 		{name: "favicon", path: "/favicon.svg", wantStatus: 200, wantType: "image/svg+xml", wantCache: "public, max-age=3600"},
+		{name: "favicon.ico is the SVG icon", path: "/favicon.ico", wantStatus: 200, wantType: "image/svg+xml", wantBody: "<svg"},
 		{name: "head", method: http.MethodHead, path: "/query", wantStatus: 200, wantType: "text/html; charset=utf-8"},
 		{name: "index.html is not a page", path: "/index.html", wantStatus: 404},
 		{name: "root is the web package's redirect", path: "/", wantStatus: 404},

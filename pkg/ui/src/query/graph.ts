@@ -31,6 +31,20 @@ const maxCursorPoints = 20;
 /** How many series the hover box lists, nearest to the pointer first. */
 const maxHoverRows = 8;
 
+/** timeAxis is uPlot's default tick format table in 24-hour, year-first
+ * form, matching the timestamps elsewhere in the UI. Columns: smallest tick
+ * step in seconds, tick format, then formats added when the year, month,
+ * day, hour, minute or second rolls over, then 1 for "append". */
+const timeAxis: (string | number | null)[][] = [
+  [3600 * 24 * 365, '{YYYY}', null, null, null, null, null, null, 1],
+  [3600 * 24 * 28, '{MMM}', '\n{YYYY}', null, null, null, null, null, 1],
+  [3600 * 24, '{MM}-{DD}', '\n{YYYY}', null, null, null, null, null, 1],
+  [3600, '{HH}:{mm}', '\n{YYYY}-{MM}-{DD}', null, '\n{MM}-{DD}', null, null, null, 1],
+  [60, '{HH}:{mm}', '\n{YYYY}-{MM}-{DD}', null, '\n{MM}-{DD}', null, null, null, 1],
+  [1, ':{ss}', '\n{YYYY}-{MM}-{DD} {HH}:{mm}', null, '\n{MM}-{DD} {HH}:{mm}', null, '\n{HH}:{mm}', null, 1],
+  [0.001, ':{ss}.{fff}', '\n{YYYY}-{MM}-{DD} {HH}:{mm}', null, '\n{MM}-{DD} {HH}:{mm}', null, '\n{HH}:{mm}', null, 1],
+];
+
 /** color spreads hues by the golden angle, so neighbours differ clearly. */
 function color(i: number, alpha = 1): string {
   return `hsla(${Math.round((i * 137.508) % 360)}, 70%, 42%, ${alpha})`;
@@ -78,7 +92,13 @@ export function drawGraph(chartEl: HTMLElement, legendEl: HTMLElement, series: R
     height,
     legend: { show: false },
     tzDate: o.utc ? (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC') : (ts) => new Date(ts * 1000),
-    cursor: { points: { show: series.length <= maxCursorPoints }, drag: { x: false, y: false } },
+    cursor: {
+      points: { show: series.length <= maxCursorPoints },
+      drag: { x: false, y: false },
+      // Snap to the nearest sample within a few pixels, so sparse series
+      // can be hovered too.
+      hover: { skip: [null, undefined], prox: 16 },
+    },
     scales: {
       x: { time: true, range: [o.start / 1000, o.end / 1000] },
       y: {
@@ -88,7 +108,7 @@ export function drawGraph(chartEl: HTMLElement, legendEl: HTMLElement, series: R
         },
       },
     },
-    axes: [{}, { values: (_u, splits) => splits.map(formatNumber), size: 60 }],
+    axes: [{ values: timeAxis }, { values: (_u, splits) => splits.map(formatNumber), size: 60 }],
     series: [
       {},
       ...series.map((s, i) => ({
@@ -96,6 +116,7 @@ export function drawGraph(chartEl: HTMLElement, legendEl: HTMLElement, series: R
         stroke: color(i),
         width: 1.25,
         fill: o.stacked ? color(i, 0.35) : undefined,
+        points: { filter: isolated },
       })),
     ],
     bands: o.stacked ? series.slice(1).map((_, i) => ({ series: [i + 2, i + 1] as [number, number] })) : undefined,
@@ -129,21 +150,37 @@ export function drawGraph(chartEl: HTMLElement, legendEl: HTMLElement, series: R
   };
 }
 
+/** isolated picks the samples without a neighbour, which a line cannot
+ * show, so they are drawn as points; the rest is left to uPlot. */
+function isolated(u: uPlot, i: number, show: boolean): number[] | null {
+  if (show) return null;
+  const ys = u.data[i];
+  const last = ys.length - 1;
+  const out: number[] = [];
+  for (let j = 0; j <= last; j++) {
+    // Explicit bounds: reading ys[-1] would push V8 off its fast array path.
+    if (ys[j] != null && (j === 0 || ys[j - 1] == null) && (j === last || ys[j + 1] == null)) out.push(j);
+  }
+  return out.length ? out : null;
+}
+
 /** hover lists the values at the pointer's time for the visible series
  * nearest to the pointer, with unstacked values. */
 function hover(u: uPlot, tooltip: HTMLElement, raw: uPlot.AlignedData, utc: boolean): void {
-  const idx = u.cursor.idx;
-  if (idx === null || idx === undefined || u.cursor.left === undefined || u.cursor.left < 0) {
+  if (u.cursor.idx == null || u.cursor.left === undefined || u.cursor.left < 0) {
     tooltip.hidden = true;
     return;
   }
   const y = u.posToVal(u.cursor.top ?? 0, 'y');
-  const near: { i: number; v: number; dist: number }[] = [];
+  const near: { i: number; j: number; v: number; dist: number }[] = [];
   for (let i = 1; i < u.data.length; i++) {
-    const shown = u.data[i][idx];
-    const v = raw[i][idx];
-    if (!u.series[i].show || shown === null || shown === undefined || v === null || v === undefined) continue;
-    near.push({ i, v, dist: Math.abs(shown - y) });
+    // Each series' own nearest sample, as the cursor's hover options found it.
+    const j = u.cursor.idxs?.[i];
+    if (j == null || !u.series[i].show) continue;
+    const shown = u.data[i][j];
+    const v = raw[i][j];
+    if (shown == null || v == null) continue;
+    near.push({ i, j, v, dist: Math.abs(shown - y) });
   }
   if (near.length === 0) {
     tooltip.hidden = true;
@@ -152,7 +189,7 @@ function hover(u: uPlot, tooltip: HTMLElement, raw: uPlot.AlignedData, utc: bool
   near.sort((a, b) => a.dist - b.dist);
   replace(
     tooltip,
-    h('div', { className: 'muted' }, formatTimeMs(raw[0][idx] * 1000, utc) + (utc ? ' UTC' : '')),
+    h('div', { className: 'muted' }, formatTimeMs(raw[0][near[0].j] * 1000, utc) + (utc ? ' UTC' : '')),
     near.slice(0, maxHoverRows).map(({ i, v }) =>
       h('div', { className: 'tooltip-row' }, h('span', { className: 'swatch', style: `background:${color(i - 1)}` }), h('b', null, String(v)), ' ', u.series[i].label ?? ''),
     ),

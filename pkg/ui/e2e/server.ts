@@ -1,0 +1,152 @@
+// Starts a real miniprom for the e2e tests: a certificate made for the test,
+// TLS from a web config, and a configuration that scrapes the server itself
+// over HTTPS, all with Prometheus's own flags.
+
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const uiDir = resolve(import.meta.dirname, '..');
+
+/** binary is the server under test: MINIPROM_BIN, or the one `make build` makes.
+ * Debian's prometheus works too (MINIPROM_BIN=/usr/bin/prometheus) for the
+ * API, but it serves its own UI. */
+export function binary(): string {
+  return resolve(uiDir, process.env.MINIPROM_BIN ?? '../../bin/miniprom');
+}
+
+export interface Server {
+  /** The UI's root, with the route prefix and a trailing slash. */
+  base: string;
+  /** The test certificate, to trust in node's HTTPS requests. */
+  ca: string;
+  /** get fetches a path below base and parses JSON. */
+  get<T>(path: string): Promise<T>;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/** freePort asks the kernel for an unused port. Another process could take it
+ * before the server binds it, which is unlikely on a test machine. */
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? ok(addr.port) : fail(new Error('no port'))));
+    });
+  });
+}
+
+function httpsGet(url: string, ca: string): Promise<{ status: number; body: string }> {
+  return new Promise((ok, fail) => {
+    const req = request(url, { ca, timeout: 5_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => ok({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+/** poll calls fn until it returns a value, or throws the last reason at the deadline. */
+export async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+export async function startServer(prefix: string): Promise<Server> {
+  const bin = binary();
+  if (!existsSync(bin)) throw new Error(`no server binary at ${bin}: run "make build" or set MINIPROM_BIN`);
+  const dir = await mkdtemp(join(tmpdir(), 'miniprom-e2e-'));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  await promisify(execFile)('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+  ]);
+  const ca = await readFile(cert, 'utf8');
+  const port = await freePort();
+  const addr = `127.0.0.1:${port}`;
+  await writeFile(join(dir, 'web.yml'), `tls_server_config:\n  cert_file: ${cert}\n  key_file: ${key}\n`);
+  await writeFile(
+    join(dir, 'prometheus.yml'),
+    [
+      'global:',
+      '  scrape_interval: 1s',
+      '  evaluation_interval: 1s',
+      'scrape_configs:',
+      '  - job_name: miniprom',
+      '    scheme: https',
+      `    metrics_path: ${prefix}/metrics`,
+      '    tls_config:',
+      `      ca_file: ${cert}`,
+      '    static_configs:',
+      `      - targets: ['${addr}']`,
+      '',
+    ].join('\n'),
+  );
+  const args = [
+    `--config.file=${join(dir, 'prometheus.yml')}`,
+    `--web.config.file=${join(dir, 'web.yml')}`,
+    `--web.listen-address=${addr}`,
+    `--web.external-url=https://${addr}${prefix}/`,
+  ];
+  if (basename(bin) === 'prometheus') args.push(`--storage.tsdb.path=${join(dir, 'data')}`);
+
+  let log = '';
+  const proc: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout!.on('data', (c: Buffer) => (log += c.toString()));
+  proc.stderr!.on('data', (c: Buffer) => (log += c.toString()));
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+
+  const base = `https://${addr}${prefix}/`;
+  const server: Server = {
+    base,
+    ca,
+    async get<T>(path: string) {
+      const r = await httpsGet(base + path, ca);
+      if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status}: ${r.body.slice(0, 200)}`);
+      return JSON.parse(r.body) as T;
+    },
+    logs: () => log,
+    async stop() {
+      if (proc.exitCode === null) {
+        proc.kill('SIGTERM');
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await poll('the server to be ready', async () => {
+      if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${log}`);
+      return (await httpsGet(`${base}-/ready`, ca)).status === 200 ? true : undefined;
+    });
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  return server;
+}

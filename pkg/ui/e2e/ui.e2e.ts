@@ -1,0 +1,151 @@
+// The expression browser in a real browser against a real server, at the
+// root and under a route prefix.
+
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launch, type Browser } from './browser';
+import { poll, startServer, type Server } from './server';
+
+const shotDir = resolve(import.meta.dirname, '../test-results/screenshots');
+const shots: string[] = [];
+
+afterAll(() => {
+  if (shots.length) console.log(`screenshots:\n${shots.map((s) => `  ${s}`).join('\n')}`);
+});
+
+describe.each([
+  ['root', ''],
+  ['prefix', '/prom'],
+])('at %s', (name, prefix) => {
+  let server: Server;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    await mkdir(shotDir, { recursive: true });
+    [server, browser] = await Promise.all([startServer(prefix), launch()]);
+    // The pages below need finished self-scrapes, old enough to land on a
+    // 1h graph's last step (14s steps end up to 2s before now).
+    await poll('self-scrapes', async () => {
+      const end = Date.now() / 1000;
+      const r = await server.get<{ data: { result: unknown[] } }>(
+        `api/v1/query_range?query=scrape_duration_seconds&start=${end - 3600}&end=${end}&step=14`,
+      );
+      return r.data.result.length > 0 ? true : undefined;
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  /** visit opens a page and checks it loaded without console errors when the test is done. */
+  async function visit(path: string): Promise<{ page: Page; done: (shot: string) => Promise<void> }> {
+    const { page, errors } = await browser.newPage();
+    const resp = await page.goto(server.base + path);
+    expect(resp?.status()).toBe(200);
+    return {
+      page,
+      async done(shot: string) {
+        const file = resolve(shotDir, `${name}-${shot}.png`);
+        await page.screenshot({ path: file, fullPage: true });
+        shots.push(file);
+        await page.close();
+        expect(errors).toEqual([]);
+      },
+    };
+  }
+
+  it('runs a query picked from autocomplete and shows table rows, then graphs it', async () => {
+    const { page, done } = await visit('query');
+    await page.locator('.cm-content').click();
+    await page.keyboard.type('scrape_dur');
+    const option = page.locator('.cm-tooltip-autocomplete li', { hasText: 'scrape_duration_seconds' });
+    await option.first().click();
+    await expect.poll(() => page.locator('.cm-content').textContent()).toBe('scrape_duration_seconds');
+    await page.keyboard.press('Enter');
+
+    const rows = page.locator('table.result tbody tr');
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(1);
+    expect(await rows.first().textContent()).toContain('job="miniprom"');
+    expect(await page.locator('.stats').textContent()).toMatch(/Samples: \d+.*Result count: 1/);
+    expect(page.url()).toContain(`${prefix}/query?g0.expr=scrape_duration_seconds&g0.tab=table`);
+    await page.screenshot({ path: resolve(shotDir, `${name}-query-table.png`) });
+    shots.push(resolve(shotDir, `${name}-query-table.png`));
+
+    await page.getByRole('tab', { name: 'Graph' }).click();
+    await page.locator('.chart canvas').waitFor();
+    const legend = page.locator('.legend-item');
+    await legend.first().waitFor();
+    expect(await legend.count()).toBe(1);
+    expect(await legend.first().textContent()).toContain('scrape_duration_seconds');
+    expect(page.url()).toContain('g0.tab=graph');
+    // Hovering over the plot shows the values at that time.
+    const box = (await page.locator('.u-over').boundingBox())!;
+    await page.mouse.move(box.x + box.width - 5, box.y + box.height / 2);
+    await expect.poll(() => page.locator('.graph-tooltip').isVisible()).toBe(true);
+    expect(await page.locator('.graph-tooltip').textContent()).toContain('scrape_duration_seconds');
+    await done('query-graph');
+  });
+
+  it('opens a shared Prometheus graph link', async () => {
+    const { page, done } = await visit('graph?g0.expr=up&g0.tab=0&g0.range_input=1h');
+    await page.locator('.chart canvas').waitFor();
+    expect(await page.locator('.cm-content').textContent()).toBe('up');
+    expect(await page.getByRole('tab', { name: 'Graph' }).getAttribute('aria-selected')).toBe('true');
+    expect(await page.getByLabel('Range').inputValue()).toBe('1h');
+    expect(await page.locator('.legend-item').first().textContent()).toContain('job="miniprom"');
+    // The link is rewritten to the canonical page, keeping the query.
+    expect(new URL(page.url()).pathname).toBe(`${prefix}/query`);
+    await done('graph-link');
+  });
+
+  it('shows the self-scrape target', async () => {
+    const { page, done } = await visit('targets');
+    const pool = page.locator('section.pool', { has: page.locator('h2', { hasText: 'miniprom' }) });
+    await pool.waitFor();
+    expect(await pool.locator('.health').first().textContent()).toBe('UP');
+    expect(await pool.locator('tbody').textContent()).toContain(`https://127.0.0.1:`);
+    await page.locator('input[name="up"]').uncheck();
+    await page.getByText('No targets match the filters.').waitFor();
+    await page.locator('input[name="up"]').check();
+    await page.getByLabel('Filter targets').fill('no-such-target');
+    await page.getByText('No targets match the filters.').waitFor();
+    await page.getByLabel('Filter targets').fill('job="miniprom"');
+    await pool.waitFor();
+    await done('targets');
+  });
+
+  it('shows runtime and build information', async () => {
+    const { page, done } = await visit('status');
+    await page.getByRole('heading', { name: 'Build information' }).waitFor();
+    expect(await page.locator('table').first().textContent()).toContain('Start time');
+    await done('status');
+  });
+
+  it('shows the command-line flags', async () => {
+    const { page, done } = await visit('flags');
+    const row = page.locator('tr', { hasText: '--web.external-url' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain(`${server.base}`.replace(/\/$/, ''));
+    await page.getByLabel('Filter flags').fill('listen-address');
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
+    await done('flags');
+  });
+
+  it('shows the configuration, TSDB status, rules and alerts', async () => {
+    for (const [path, text] of [
+      ['config', 'job_name: miniprom'],
+      ['tsdb-status', 'Top series count by metric name'],
+      ['rules', 'No rule groups are configured.'],
+      ['alerts', 'No active alerts.'],
+    ]) {
+      const { page, done } = await visit(path);
+      await page.getByText(text).first().waitFor();
+      await done(path);
+    }
+  });
+});
