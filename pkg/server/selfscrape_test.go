@@ -164,3 +164,12 @@ func TestShutdownRemovesTempState(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, entries)
 }
+
+func TestRequestBodyLimit(t *testing.T) {
+	ts := startServer(t, serverConfig{})
+	huge := strings.NewReader("query=" + strings.Repeat("x", 40<<20))
+	resp, err := ts.Client.Post(ts.Base+"/api/v1/query", "application/x-www-form-urlencoded", huge)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+}

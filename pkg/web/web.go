@@ -53,6 +53,11 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
+// MaxRequestBodyBytes bounds every request body (form-encoded queries,
+// remote write and OTLP payloads); larger requests fail with 413 or 400
+// instead of being read into memory.
+const MaxRequestBodyBytes = 32 << 20
+
 // uiPages are the expression browser's pages, at Prometheus's own paths.
 var uiPages = []string{"/query", "/targets", "/rules", "/alerts", "/status", "/flags", "/config", "/tsdb-status", "/service-discovery"}
 
@@ -110,7 +115,7 @@ func New(o Options) http.Handler {
 	av1 := route.New().WithInstrumentation(m.instrumentWithPrefix("/api/v1"))
 	o.API.Register(av1)
 	mux.Handle(prefix+"/api/v1/", http.StripPrefix(prefix+"/api/v1", av1))
-	return mux
+	return http.MaxBytesHandler(mux, MaxRequestBodyBytes)
 }
 
 // lifecycle adds /-/reload and /-/quit: live with --web.enable-lifecycle,
