@@ -10,12 +10,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { startFront } from './front';
 
 const uiDir = resolve(import.meta.dirname, '..');
 
-/** binary is the server under test: MINIPROM_BIN, or the one `make build` makes.
- * Debian's prometheus works too (MINIPROM_BIN=/usr/bin/prometheus) for the
- * API, but it serves its own UI. */
+/** binary is the server under test: MINIPROM_BIN, or the one `make build`
+ * makes. With MINIPROM_BIN=/usr/bin/prometheus (Debian's), the UI is served
+ * from dist/ by a front (front.ts) that passes the API to prometheus. */
 export function binary(): string {
   return resolve(uiDir, process.env.MINIPROM_BIN ?? '../../bin/miniprom');
 }
@@ -87,6 +88,9 @@ export async function startServer(prefix: string): Promise<Server> {
   const ca = await readFile(cert, 'utf8');
   const port = await freePort();
   const addr = `127.0.0.1:${port}`;
+  const isPrometheus = basename(bin) === 'prometheus';
+  // Prometheus serves its own UI, so it listens behind the front instead.
+  const serverAddr = isPrometheus ? `127.0.0.1:${await freePort()}` : addr;
   await writeFile(join(dir, 'web.yml'), `tls_server_config:\n  cert_file: ${cert}\n  key_file: ${key}\n`);
   await writeFile(
     join(dir, 'prometheus.yml'),
@@ -101,23 +105,24 @@ export async function startServer(prefix: string): Promise<Server> {
       '    tls_config:',
       `      ca_file: ${cert}`,
       '    static_configs:',
-      `      - targets: ['${addr}']`,
+      `      - targets: ['${serverAddr}']`,
       '',
     ].join('\n'),
   );
   const args = [
     `--config.file=${join(dir, 'prometheus.yml')}`,
     `--web.config.file=${join(dir, 'web.yml')}`,
-    `--web.listen-address=${addr}`,
+    `--web.listen-address=${serverAddr}`,
     `--web.external-url=https://${addr}${prefix}/`,
   ];
-  if (basename(bin) === 'prometheus') args.push(`--storage.tsdb.path=${join(dir, 'data')}`);
+  if (isPrometheus) args.push(`--storage.tsdb.path=${join(dir, 'data')}`);
 
   let log = '';
   const proc: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout!.on('data', (c: Buffer) => (log += c.toString()));
   proc.stderr!.on('data', (c: Buffer) => (log += c.toString()));
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const front = isPrometheus ? await startFront({ port, prefix, backend: `https://${serverAddr}`, cert, key, ca }) : undefined;
 
   const base = `https://${addr}${prefix}/`;
   const server: Server = {
@@ -130,6 +135,8 @@ export async function startServer(prefix: string): Promise<Server> {
     },
     logs: () => log,
     async stop() {
+      front?.closeAllConnections();
+      front?.close();
       if (proc.exitCode === null) {
         proc.kill('SIGTERM');
         const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);

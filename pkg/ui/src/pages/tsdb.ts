@@ -22,10 +22,10 @@ function time(ms: number): string {
   return Math.abs(ms) > 1e15 ? '–' : `${formatTime(ms, true)} UTC`;
 }
 
-function top(title: string, column: string, stats: Stat[] | null): HTMLElement[] {
+function top(title: string, column: string, stats: Stat[] | null, unit = 'Count'): HTMLElement[] {
   return [
     h('h2', null, title),
-    stats?.length ? table([column, 'Count'], stats.map((s) => [s.name, formatCount(s.value)]), 'kv') : emptyState('None.'),
+    stats?.length ? table([column, unit], stats.map((s) => [s.name, formatCount(s.value)]), 'kv') : emptyState('None.'),
   ];
 }
 
@@ -42,7 +42,7 @@ export async function render(root: HTMLElement): Promise<void> {
     ),
     top('Top series count by metric name', 'Metric name', data.seriesCountByMetricName),
     top('Top label value count by label name', 'Label name', data.labelValueCountByLabelName),
-    top('Top label memory use (bytes) by label name', 'Label name', data.memoryInBytesByLabelName),
+    top('Top label memory use by label name', 'Label name', data.memoryInBytesByLabelName, 'Bytes'),
     top('Top series count by label value pair', 'Label pair', data.seriesCountByLabelValuePair),
   );
 }
