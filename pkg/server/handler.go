@@ -15,6 +15,7 @@ import (
 // under the route prefix.
 func (s *Server) handler(cors *regexp.Regexp) http.Handler {
 	o := s.opts
+	build := buildInfo()
 	v1 := api.New(api.Options{
 		Logger:        s.logger.With("component", "api"),
 		QueryEngine:   s.engine,
@@ -48,6 +49,7 @@ func (s *Server) handler(cors *regexp.Regexp) http.Handler {
 		EnableLifecycle: o.EnableLifecycle,
 		Reload:          func(ctx context.Context) error { return s.Reload(ctx) },
 		Quit:            s.Quit,
+		Version:         build,
 		Gatherer:        s.reg,
 		Registerer:      s.reg,
 	})

@@ -33,7 +33,7 @@ func TestRoutePrefix(t *testing.T) {
 			require.Equal(t, host+tc.wantBase, ts.Base)
 			c := noRedirects(ts.Client)
 
-			for _, p := range []string{"/-/healthy", "/-/ready", "/metrics", "/api/v1/labels", "/federate?match[]=up", "/debug/pprof/", "/query"} {
+			for _, p := range []string{"/-/healthy", "/-/ready", "/metrics", "/api/v1/labels", "/federate?match[]=up", "/debug/pprof/", "/query", "/version"} {
 				resp, err := c.Get(ts.Base + p)
 				require.NoError(t, err)
 				resp.Body.Close()

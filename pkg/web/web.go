@@ -7,6 +7,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -48,6 +49,9 @@ type Options struct {
 	Reload func(context.Context) error
 	// Quit asks the server to shut down.
 	Quit func()
+
+	// Version is served as JSON at /version, as Prometheus does.
+	Version any
 
 	Gatherer   prometheus.Gatherer
 	Registerer prometheus.Registerer
@@ -94,6 +98,10 @@ func New(o Options) http.Handler {
 		router.Get(p, ui.ServeHTTP)
 	}
 
+	router.Get("/version", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(o.Version)
+	})
 	router.Get("/metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}).ServeHTTP)
 	router.Get("/federate", readyf(httputil.CompressionHandler{Handler: o.Federate}.ServeHTTP))
 
