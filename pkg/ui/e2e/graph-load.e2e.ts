@@ -1,9 +1,13 @@
+// Graphs of data made by the test: range queries are answered in the browser
+// with synthetic results, so shapes and sizes do not depend on what the
+// server has scraped.
+//
 // A graph of 1,000 series × 251 points must draw without freezing the page.
-// The range query is answered by the test with synthetic data, so the size
-// does not depend on what the server has scraped. The draw time is printed,
-// never asserted: timings belong in a benchmark's report, not in a pass/fail.
+// Its draw time is printed, never asserted: timings belong in a benchmark's
+// report, not in a pass/fail.
 
 import { resolve } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launch, type Browser } from './browser';
 import { startServer, type Server } from './server';
@@ -22,19 +26,50 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function matrix(start: number, end: number, step: number): string {
+type Value = (s: number, t: number) => number;
+
+function matrix(q: URLSearchParams, count: number, value: Value): string {
+  const [start, end, step] = ['start', 'end', 'step'].map((k) => Number(q.get(k)));
   const result = [];
-  for (let s = 0; s < seriesCount; s++) {
+  for (let s = 0; s < count; s++) {
     const values: [number, string][] = [];
-    let v = 100 + s;
-    for (let t = start; t <= end + 1e-9; t += step) {
-      v += Math.sin(t / 600 + s) * 5;
-      values.push([Math.round(t * 1000) / 1000, v.toFixed(3)]);
-    }
+    for (let t = start; t <= end + 1e-9; t += step) values.push([Math.round(t * 1000) / 1000, String(value(s, t))]);
     result.push({ metric: { __name__: 'bench_series', instance: `host-${s}:9100`, job: 'bench' }, values });
   }
   return JSON.stringify({ status: 'success', data: { resultType: 'matrix', result } });
 }
+
+/** answerRanges makes the page's range queries return count series of value. */
+async function answerRanges(page: Page, count: number, value: Value): Promise<void> {
+  await page.route('**/api/v1/query_range?*', (route) => {
+    const body = matrix(new URL(route.request().url()).searchParams, count, value);
+    return route.fulfill({ status: 200, contentType: 'application/json', body });
+  });
+}
+
+it('stacks series, hovers unstacked values, and switches to local time', async () => {
+  const { page, errors } = await browser.newPage();
+  await answerRanges(page, 3, (s) => s + 1);
+  await page.goto(`${server.base}query?g0.expr=bench_series&g0.tab=0&g0.stacked=1`);
+  await page.locator('.chart canvas').waitFor();
+  expect(await page.getByRole('checkbox', { name: 'Stacked' }).isChecked()).toBe(true);
+  const box = (await page.locator('.u-over').boundingBox())!;
+  // The top of the stack is 1+2+3 = 6; hovering there lists each series' own value.
+  await page.mouse.move(box.x + box.width / 2, box.y + 5);
+  const tooltip = page.locator('.graph-tooltip');
+  await expect.poll(() => tooltip.isVisible()).toBe(true);
+  expect(await tooltip.locator('.tooltip-row b').allTextContents()).toEqual(['3', '2', '1']);
+  expect(await tooltip.locator('.muted').first().textContent()).toMatch(/ UTC$/);
+
+  await page.getByRole('checkbox', { name: 'UTC' }).uncheck();
+  await page.locator('.chart canvas').waitFor();
+  await page.mouse.move(box.x + box.width / 2 + 1, box.y + 5);
+  await expect.poll(() => tooltip.locator('.muted').first().textContent()).not.toMatch(/UTC/);
+  await page.getByRole('checkbox', { name: 'Stacked' }).uncheck();
+  await expect.poll(() => new URL(page.url()).searchParams.get('g0.display_mode')).toBe('lines');
+  await page.close();
+  expect(errors).toEqual([]);
+});
 
 it(`draws ${seriesCount} series without freezing`, async () => {
   const { page, errors } = await browser.newPage();
@@ -45,11 +80,8 @@ it(`draws ${seriesCount} series without freezing`, async () => {
       for (const e of list.getEntries()) w.longestTask = Math.max(w.longestTask, e.duration);
     }).observe({ type: 'longtask', buffered: true });
   });
-  await page.route('**/api/v1/query_range?*', (route) => {
-    const q = new URL(route.request().url()).searchParams;
-    const body = matrix(Number(q.get('start')), Number(q.get('end')), Number(q.get('step')));
-    return route.fulfill({ status: 200, contentType: 'application/json', body });
-  });
+  // A random-looking walk per series, so the lines cross as real ones do.
+  await answerRanges(page, seriesCount, (s, t) => 100 + s + 40 * Math.sin(t / 600 + s));
   await page.goto(`${server.base}query?g0.expr=bench_series&g0.tab=graph&g0.range_input=250m&g0.res_type=custom&g0.res_step=60`);
   const chart = page.locator('.chart[data-draw-ms]');
   await chart.waitFor();
