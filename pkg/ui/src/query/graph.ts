@@ -28,6 +28,8 @@ export interface Graph {
 const height = 320;
 /** Hover markers are one DOM node per series; past this many they cost more than they tell. */
 const maxCursorPoints = 20;
+/** Legends longer than this show names as plain text. */
+const plainLegendAfter = 100;
 /** How many series the hover box lists, nearest to the pointer first. */
 const maxHoverRows = 8;
 
@@ -207,12 +209,15 @@ function hover(u: uPlot, tooltip: HTMLElement, raw: uPlot.AlignedData, utc: bool
 /** drawLegend lists every series. A click shows only that series (or all
  * again); a click with Ctrl, Cmd or Shift toggles one. */
 function drawLegend(legendEl: HTMLElement, series: RangeSeries[], plot: uPlot): void {
+  // Styled names cost a dozen nodes each; past a screenful plain text keeps
+  // a 1,000-series legend cheap.
+  const plain = series.length > plainLegendAfter;
   const items = series.map((s, i) =>
     h(
       'li',
       { className: 'legend-item', 'data-series': i + 1 },
       h('span', { className: 'swatch', style: `background:${color(i)}` }),
-      seriesNameNode(s.metric),
+      plain ? seriesName(s.metric) : seriesNameNode(s.metric),
     ),
   );
   const sync = () => items.forEach((el, i) => el.classList.toggle('hidden', !plot.series[i + 1].show));
