@@ -63,7 +63,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Default("false").BoolVar(&o.EnableAdminAPI)
 	a.Flag("web.cors.origin", `Regex for CORS origin. It is fully anchored. Example: 'https?://(domain1|domain2)\.com'`).
 		Default(".*").StringVar(&o.CORSOrigin)
-	a.Flag("storage.tsdb.retention.time", "How long to retain samples in memory. Defaults to the config file's storage.tsdb.retention.time, else 1d. Units Supported: y, w, d, h, m, s, ms.").
+	a.Flag("storage.tsdb.retention.time", "How long to retain samples in memory when the config file does not set storage.tsdb.retention.time (which takes precedence, as in Prometheus). Defaults to 1d. Units Supported: y, w, d, h, m, s, ms.").
 		PlaceHolder("<duration>").SetValue(&retention)
 	a.Flag("query.lookback-delta", "The maximum lookback duration for retrieving metrics during expression evaluations and federation.").
 		Default("5m").SetValue(&lookback)

@@ -124,6 +124,13 @@ scrape_configs:
 		"/api/v1/label/nope/values",
 		"/api/v1/metadata?metric=demo_requests_total",
 		"/api/v1/metadata?limit=1&metric=demo_latency_seconds",
+		"/api/v1/targets/metadata?metric=demo_temperature_celsius",
+		"/api/v1/scrape_pools",
+		"/api/v1/status/config",
+		"/api/v1/rules",
+		"/api/v1/alerts",
+		"/api/v1/alertmanagers",
+		"/api/v1/query_exemplars?start=" + from + "&end=" + to + "&query=" + q("demo_requests_total"),
 		"/api/v1/format_query?query=" + q("sum(rate(x[5m]))by(job)"),
 		"/api/v1/parse_query?query=" + q("sum by (job) (rate(x[5m]))"),
 		// Errors: the envelope, status code and message.
@@ -185,6 +192,8 @@ func startReferencePrometheus(t *testing.T, bin, cfg string) string {
 		"--config.file="+filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address=127.0.0.1:"+port,
+		// miniprom's in-memory default; Prometheus's is 15d.
+		"--storage.tsdb.retention.time=1d",
 	)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	require.NoError(t, cmd.Start())

@@ -12,7 +12,6 @@ import (
 
 	"github.com/grafana/regexp"
 	toolkit "github.com/prometheus/exporter-toolkit/web"
-	"github.com/prometheus/prometheus/config"
 	"go.yaml.in/yaml/v2"
 
 	"github.com/miniprom/miniprom/pkg/storage"
@@ -37,8 +36,8 @@ type Options struct {
 	EnableAdminAPI  bool          // --web.enable-admin-api
 	CORSOrigin      string        // --web.cors.origin, a fully anchored regexp
 
-	// Retention is --storage.tsdb.retention.time; zero uses the config file's
-	// storage.tsdb.retention.time, then storage.DefaultRetention.
+	// Retention is --storage.tsdb.retention.time: the retention when the
+	// config file sets none. Zero means storage.DefaultRetention.
 	Retention time.Duration
 	Query     storage.EngineOptions // --query.*
 
@@ -60,6 +59,9 @@ func (o *Options) validate() error {
 	}
 	if len(o.ListenAddresses) == 0 {
 		return errors.New("no listen address")
+	}
+	if o.Retention == 0 {
+		o.Retention = storage.DefaultRetention
 	}
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
@@ -144,15 +146,4 @@ func compileCORS(s string) (*regexp.Regexp, error) {
 		return nil, fmt.Errorf("invalid --web.cors.origin %q: %w", s, err)
 	}
 	return re, nil
-}
-
-// retention picks the flag, then the config file, then the default.
-func retention(flag time.Duration, cfg *config.Config) time.Duration {
-	if flag > 0 {
-		return flag
-	}
-	if t := cfg.StorageConfig.TSDBConfig; t != nil && t.Retention != nil && t.Retention.Time > 0 {
-		return time.Duration(t.Retention.Time)
-	}
-	return storage.DefaultRetention
 }

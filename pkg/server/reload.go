@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery"
 	"github.com/prometheus/prometheus/model/rulefmt"
@@ -54,11 +55,17 @@ func (m *reloadMetrics) success(ok bool) {
 }
 
 // loadConfig reads prometheus.yml with upstream's loader, which fills in
-// defaults and validates it.
-func loadConfig(file string, logger *slog.Logger) (*config.Config, error) {
+// defaults and validates it. As in Prometheus 3.16, the file's
+// storage.tsdb.retention.time wins over the flag, which only sets the
+// default; the effective value is written back into the config, so
+// /api/v1/status/config shows it as Prometheus does.
+func loadConfig(file string, defaultRetention time.Duration, logger *slog.Logger) (*config.Config, error) {
 	cfg, err := config.LoadFile(file, false, logger)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't load configuration (--config.file=%q): %w", file, err)
+	}
+	if r := cfg.StorageConfig.TSDBConfig.Retention; r.Time == 0 {
+		r.Time = model.Duration(defaultRetention)
 	}
 	return cfg, nil
 }
@@ -79,7 +86,7 @@ const reloadNotice = "Configuration reload has failed."
 func (s *Server) reload() error {
 	start := time.Now()
 	s.logger.Info("Loading configuration file", "filename", s.opts.ConfigFile)
-	cfg, err := loadConfig(s.opts.ConfigFile, s.logger)
+	cfg, err := loadConfig(s.opts.ConfigFile, s.opts.Retention, s.logger)
 	if err == nil {
 		err = s.apply(cfg)
 		if err != nil {

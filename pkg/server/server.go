@@ -74,7 +74,7 @@ func New(o Options) (s *Server, err error) {
 		return nil, fmt.Errorf("server options: %w", err)
 	}
 	logger := o.Logger
-	cfg, err := loadConfig(o.ConfigFile, logger)
+	cfg, err := loadConfig(o.ConfigFile, o.Retention, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func New(o Options) (s *Server, err error) {
 	}()
 
 	s.storage, err = storage.Open(logger, reg, storage.Options{
-		Retention:    retention(o.Retention, cfg),
+		Retention:    time.Duration(cfg.StorageConfig.TSDBConfig.Retention.Time),
 		MaxExemplars: maxExemplars(cfg),
 	})
 	if err != nil {
