@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +36,7 @@ type testServer struct {
 
 	cancel context.CancelFunc
 	done   chan error
+	logs   *testWriter
 }
 
 // defaultWebConfig enables TLS with the test's server certificate.
@@ -97,8 +99,9 @@ func newServer(t *testing.T, c serverConfig) *testServer {
 	for name, content := range c.files {
 		writeFile(t, dir, name, content)
 	}
+	logs := &testWriter{t: t}
 	o := server.Options{
-		Logger:          promslog.New(&promslog.Config{Writer: testWriter{t}}),
+		Logger:          promslog.New(&promslog.Config{Writer: logs}),
 		ConfigFile:      filepath.Join(dir, "prometheus.yml"),
 		ListenAddresses: []string{"127.0.0.1:0"},
 		ReadTimeout:     time.Minute,
@@ -135,6 +138,7 @@ func newServer(t *testing.T, c serverConfig) *testServer {
 		t:      t,
 		Dir:    dir,
 		CA:     ca,
+		logs:   logs,
 		Base:   fmt.Sprintf("%s://%s%s", scheme, srv.Addr(), strings.TrimRight(server.RoutePrefix(o.RoutePrefix, srv.ExternalURL()), "/")),
 		Client: &http.Client{
 			Timeout:   30 * time.Second,
@@ -224,12 +228,25 @@ func writeFile(t *testing.T, dir, name, content string) {
 	require.NoError(t, os.Rename(tmp, filepath.Join(dir, name)))
 }
 
-// testWriter sends the server's log to the test log.
-type testWriter struct{ t *testing.T }
+// testWriter sends the server's log to the test log and keeps it for
+// assertions.
+type testWriter struct {
+	t   *testing.T
+	mu  sync.Mutex
+	buf strings.Builder
+}
 
-func (w testWriter) Write(p []byte) (int, error) {
+func (w *testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *testWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
 
 // freePort asks the kernel for a free loopback port, for peers (real

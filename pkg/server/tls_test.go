@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,6 +117,12 @@ func TestPlainHTTPToTLSPortGetsNoData(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 	require.NotContains(t, string(body), "success")
+	// The handshake failure is in the structured log, not on bare stderr.
+	ts.eventually(func() bool {
+		return strings.Contains(ts.logs.String(), `level=WARN`) &&
+			strings.Contains(ts.logs.String(), "TLS handshake error") &&
+			strings.Contains(ts.logs.String(), "component=web")
+	}, "TLS handshake error not logged through slog")
 }
 
 func TestTLSVersionsAndHeaders(t *testing.T) {
