@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -128,6 +129,8 @@ func TestStatusEndpoints(t *testing.T) {
 	require.NoError(t, json.Unmarshal(r.Data, &cfg))
 	require.NotContains(t, cfg.YAML, "hunter2-password")
 	require.Contains(t, cfg.YAML, "password: <secret>")
+	require.NoError(t, ts.Reload(context.Background()))
+	require.NotContains(t, ts.logs.String(), "hunter2-password", "secret in the log")
 
 	code, r = ts.api("/api/v1/status/flags")
 	require.Equal(t, http.StatusOK, code)
