@@ -95,6 +95,9 @@ func TestHandler(t *testing.T) {
 			if got := resp.Header.Get("Content-Encoding"); tc.wantStatus == 200 && got != tc.wantEncoding {
 				t.Errorf("Content-Encoding = %q, want %q", got, tc.wantEncoding)
 			}
+			if csp := resp.Header.Get("Content-Security-Policy"); (tc.wantType == "text/html; charset=utf-8") != strings.Contains(csp, "script-src 'self'") {
+				t.Errorf("Content-Security-Policy = %q: want one on pages only", csp)
+			}
 			if got := body(t, resp); !strings.Contains(got, tc.wantBody) {
 				t.Errorf("body %.80q does not contain %q", got, tc.wantBody)
 			}
