@@ -12,6 +12,13 @@ export default defineConfig({
     // The Go handler gzips once at startup; Vite's own size report is enough.
     reportCompressedSize: true,
   },
+  // `npm run dev` serves the pages with hot reload and passes the API to a
+  // running miniprom (`make run` serves https://localhost:9090).
+  server: {
+    proxy: {
+      '/api': { target: process.env.MINIPROM_URL ?? 'https://localhost:9090', changeOrigin: true, secure: false },
+    },
+  },
   plugins: [
     {
       // Vite empties dist/ before building; put back the committed placeholder
