@@ -75,7 +75,23 @@ export async function poll<T>(what: string, fn: () => Promise<T | undefined>, ti
   }
 }
 
-export async function startServer(prefix: string): Promise<Server> {
+/** Rules for the runs that check the Rules and Alerts pages with content:
+ * one recording rule and one alert that fires at once. */
+const rules = `groups:
+  - name: e2e
+    interval: 1s
+    rules:
+      - record: job:up:sum
+        expr: sum by (job) (up)
+      - alert: AlwaysFiring
+        expr: vector(1) > 0
+        labels:
+          severity: none
+        annotations:
+          summary: fires for the e2e tests
+`;
+
+export async function startServer(prefix: string, opts: { rules?: boolean } = {}): Promise<Server> {
   const bin = binary();
   if (!existsSync(bin)) throw new Error(`no server binary at ${bin}: run "make build" or set MINIPROM_BIN`);
   const dir = await mkdtemp(join(tmpdir(), 'miniprom-e2e-'));
@@ -91,6 +107,7 @@ export async function startServer(prefix: string): Promise<Server> {
   const isPrometheus = basename(bin) === 'prometheus';
   // Prometheus serves its own UI, so it listens behind the front instead.
   const serverAddr = isPrometheus ? `127.0.0.1:${await freePort()}` : addr;
+  if (opts.rules) await writeFile(join(dir, 'rules.yml'), rules);
   await writeFile(join(dir, 'web.yml'), `tls_server_config:\n  cert_file: ${cert}\n  key_file: ${key}\n`);
   await writeFile(
     join(dir, 'prometheus.yml'),
@@ -98,6 +115,7 @@ export async function startServer(prefix: string): Promise<Server> {
       'global:',
       '  scrape_interval: 1s',
       '  evaluation_interval: 1s',
+      ...(opts.rules ? ['rule_files:', `  - ${join(dir, 'rules.yml')}`] : []),
       'scrape_configs:',
       '  - job_name: miniprom',
       '    scheme: https',

@@ -15,16 +15,18 @@ afterAll(() => {
   if (shots.length) console.log(`screenshots:\n${shots.map((s) => `  ${s}`).join('\n')}`);
 });
 
+// The root run has no rules, to see the empty states; the prefix run has
+// some, to see them listed.
 describe.each([
-  ['root', ''],
-  ['prefix', '/prom'],
-])('at %s', (name, prefix) => {
+  ['root', '', false],
+  ['prefix', '/prom', true],
+])('at %s', (name, prefix, withRules) => {
   let server: Server;
   let browser: Browser;
 
   beforeAll(async () => {
     await mkdir(shotDir, { recursive: true });
-    [server, browser] = await Promise.all([startServer(prefix), launch()]);
+    [server, browser] = await Promise.all([startServer(prefix, { rules: withRules }), launch()]);
     // The pages below need finished self-scrapes, old enough to land on a
     // 1h graph's last step (14s steps end up to 2s before now).
     await poll('self-scrapes', async () => {
@@ -176,11 +178,17 @@ describe.each([
   });
 
   it('shows the configuration, TSDB status, rules and alerts', async () => {
+    if (withRules) {
+      await poll('the alert to fire', async () => {
+        const r = await server.get<{ data: { alerts: { state: string }[] } }>('api/v1/alerts');
+        return r.data.alerts.some((a) => a.state === 'firing') ? true : undefined;
+      });
+    }
     for (const [path, text] of [
       ['config', 'job_name: miniprom'],
       ['tsdb-status', 'Top series count by metric name'],
-      ['rules', 'No rule groups are configured.'],
-      ['alerts', 'No active alerts.'],
+      ['rules', withRules ? 'record: job:up:sum' : 'No rule groups are configured.'],
+      ['alerts', withRules ? 'fires for the e2e tests' : 'No active alerts.'],
     ]) {
       const { page, done } = await visit(path);
       await page.getByText(text).first().waitFor();
