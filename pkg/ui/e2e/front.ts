@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:https';
 import { extname, join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 const dist = resolve(import.meta.dirname, '../dist');
 const pages = new Set(['query', 'graph', 'targets', 'rules', 'alerts', 'status', 'flags', 'config', 'tsdb-status']);
@@ -25,8 +26,12 @@ export async function startFront(opts: { port: number; prefix: string; backend: 
     if (file !== null && !file.includes('..')) {
       try {
         const body = await readFile(join(dist, file));
-        res.writeHead(200, { 'Content-Type': types[extname(file)] ?? 'application/octet-stream' });
-        res.end(body);
+        const headers: Record<string, string> = { 'Content-Type': types[extname(file)] ?? 'application/octet-stream' };
+        // Compressed like pkg/ui's handler, so the weight test measures the same.
+        const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding']));
+        if (gzip) headers['Content-Encoding'] = 'gzip';
+        res.writeHead(200, headers);
+        res.end(gzip ? gzipSync(body, { level: 9 }) : body);
       } catch {
         res.writeHead(404).end();
       }
