@@ -37,6 +37,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		retention   model.Duration
 		qTimeout    = model.Duration(2 * time.Minute)
 		lookback    = model.Duration(5 * time.Minute)
+		flushDL     = model.Duration(time.Minute)
 	)
 	a := kingpin.New(filepath.Base(os.Args[0]), "miniprom, a small Prometheus-compatible server with TLS and an in-memory TSDB.").
 		UsageWriter(stdout).ErrorWriter(stderr).Terminate(nil)
@@ -63,6 +64,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Default("false").BoolVar(&o.EnableAdminAPI)
 	a.Flag("web.cors.origin", `Regex for CORS origin. It is fully anchored. Example: 'https?://(domain1|domain2)\.com'`).
 		Default(".*").StringVar(&o.CORSOrigin)
+	a.Flag("web.enable-remote-write-receiver", "Enable API endpoint accepting remote write requests.").
+		Default("false").BoolVar(&o.EnableRemoteWriteReceiver)
+	a.Flag("web.remote-write-receiver.accepted-protobuf-messages", fmt.Sprintf("List of the remote write protobuf messages to accept when receiving the remote writes. Supported values: %v", server.SupportedRemoteWriteMessages().String())).
+		Default(server.SupportedRemoteWriteMessages().Strings()...).SetValue(rwMessagesFlag(&o.RemoteWriteReceiverMessages))
+	a.Flag("web.enable-otlp-receiver", "Enable API endpoint accepting OTLP write requests.").
+		Default("false").BoolVar(&o.EnableOTLPReceiver)
+	a.Flag("storage.remote.flush-deadline", "How long to wait flushing sample on shutdown or config reload.").
+		Default("1m").PlaceHolder("<duration>").SetValue(&flushDL)
 	a.Flag("storage.tsdb.retention.time", "How long to retain samples in memory when the config file does not set storage.tsdb.retention.time (which takes precedence, as in Prometheus). Defaults to 1d. Units Supported: y, w, d, h, m, s, ms.").
 		PlaceHolder("<duration>").SetValue(&retention)
 	a.Flag("query.lookback-delta", "The maximum lookback duration for retrieving metrics during expression evaluations and federation.").
@@ -91,6 +100,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	o.Logger = logger
 	o.ReadTimeout = time.Duration(readTimeout)
 	o.Retention = time.Duration(retention)
+	o.RemoteFlushDeadline = time.Duration(flushDL)
 	o.Query.Timeout = time.Duration(qTimeout)
 	o.Query.LookbackDelta = time.Duration(lookback)
 	o.Flags = map[string]string{}

@@ -61,10 +61,13 @@ type Options struct {
 
 	EnableAdmin               bool
 	EnableRemoteWriteReceiver bool
-	EnableOTLPReceiver        bool
-	CORSOrigin                *regexp.Regexp
-	LookbackDelta             time.Duration
-	QueryTimeout              time.Duration
+	// RemoteWriteReceiverMessages are the remote write protobuf messages the
+	// receiver accepts.
+	RemoteWriteReceiverMessages remoteapi.MessageTypes
+	EnableOTLPReceiver          bool
+	CORSOrigin                  *regexp.Regexp
+	LookbackDelta               time.Duration
+	QueryTimeout                time.Duration
 
 	Gatherer   prometheus.Gatherer
 	Registerer prometheus.Registerer
@@ -133,7 +136,7 @@ func New(o Options) *API {
 		o.Registerer,
 		nil, // default stats renderer
 		o.EnableRemoteWriteReceiver,
-		remoteapi.MessageTypes{remoteapi.WriteV1MessageType, remoteapi.WriteV2MessageType},
+		o.RemoteWriteReceiverMessages,
 		o.EnableOTLPReceiver,
 		false, false, // OTLP delta conversion / native delta ingestion
 		o.LookbackDelta,

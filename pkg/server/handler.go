@@ -32,6 +32,11 @@ func (s *Server) handler(cors *regexp.Regexp) http.Handler {
 		RuntimeInfo:   s.runtimeInfo,
 		BuildInfo:     buildInfo(),
 		EnableAdmin:   o.EnableAdminAPI,
+
+		EnableRemoteWriteReceiver:   o.EnableRemoteWriteReceiver,
+		RemoteWriteReceiverMessages: o.RemoteWriteReceiverMessages,
+		EnableOTLPReceiver:          o.EnableOTLPReceiver,
+
 		CORSOrigin:    cors,
 		LookbackDelta: o.Query.LookbackDelta,
 		QueryTimeout:  o.Query.Timeout,

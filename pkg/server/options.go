@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/grafana/regexp"
+	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
 	toolkit "github.com/prometheus/exporter-toolkit/web"
 	"go.yaml.in/yaml/v2"
 
@@ -36,6 +37,15 @@ type Options struct {
 	EnableAdminAPI  bool          // --web.enable-admin-api
 	CORSOrigin      string        // --web.cors.origin, a fully anchored regexp
 
+	EnableRemoteWriteReceiver bool // --web.enable-remote-write-receiver
+	// RemoteWriteReceiverMessages is
+	// --web.remote-write-receiver.accepted-protobuf-messages; empty accepts
+	// remote write 1.0 and 2.0, as Prometheus does by default.
+	RemoteWriteReceiverMessages remoteapi.MessageTypes
+	EnableOTLPReceiver          bool // --web.enable-otlp-receiver
+	// RemoteFlushDeadline is --storage.remote.flush-deadline; zero means 1m.
+	RemoteFlushDeadline time.Duration
+
 	// Retention is --storage.tsdb.retention.time: the retention when the
 	// config file sets none. Zero means storage.DefaultRetention.
 	Retention time.Duration
@@ -45,6 +55,12 @@ type Options struct {
 	Flags map[string]string
 	// ShutdownTimeout bounds how long in-flight requests may take at shutdown.
 	ShutdownTimeout time.Duration
+}
+
+// SupportedRemoteWriteMessages are the remote write protobuf messages the
+// receiver can accept (remote write 1.0 and 2.0), all accepted by default.
+func SupportedRemoteWriteMessages() remoteapi.MessageTypes {
+	return remoteapi.MessageTypes{remoteapi.WriteV1MessageType, remoteapi.WriteV2MessageType}
 }
 
 // DefaultShutdownTimeout is used when Options.ShutdownTimeout is zero.
@@ -65,6 +81,12 @@ func (o *Options) validate() error {
 	}
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if o.RemoteFlushDeadline == 0 {
+		o.RemoteFlushDeadline = time.Minute
+	}
+	if len(o.RemoteWriteReceiverMessages) == 0 {
+		o.RemoteWriteReceiverMessages = SupportedRemoteWriteMessages()
 	}
 	// Zero query limits mean Prometheus's defaults, not "no limit".
 	if o.Query.LookbackDelta == 0 {

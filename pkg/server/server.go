@@ -119,6 +119,8 @@ func New(o Options) (s *Server, err error) {
 	s.storage, err = storage.Open(logger, reg, storage.Options{
 		Retention:    time.Duration(cfg.StorageConfig.TSDBConfig.Retention.Time),
 		MaxExemplars: maxExemplars(cfg),
+
+		RemoteFlushDeadline: o.RemoteFlushDeadline,
 	})
 	if err != nil {
 		return nil, err

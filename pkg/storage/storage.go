@@ -44,6 +44,9 @@ type Options struct {
 	// StartTimestamps stores start (created) timestamps with samples, as
 	// Prometheus's st-storage feature does.
 	StartTimestamps bool
+	// RemoteFlushDeadline bounds how long Close and a reload wait for remote
+	// write queues to flush (--storage.remote.flush-deadline).
+	RemoteFlushDeadline time.Duration
 }
 
 // Storage is an in-memory TSDB. It implements storage.Storage,
@@ -53,6 +56,7 @@ type Storage struct {
 	dir       string
 	retention time.Duration
 	logger    *slog.Logger
+	rw        *remoteWrite
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -101,6 +105,7 @@ func Open(logger *slog.Logger, reg prometheus.Registerer, o Options) (*Storage, 
 	if reg != nil {
 		reg.MustRegister(s.collectors()...)
 	}
+	s.rw = newRemoteWrite(logger, reg, s.StartTime, dir, dir, o)
 	go s.retentionLoop()
 	return s, nil
 }
@@ -143,14 +148,13 @@ func (s *Storage) Truncate(mint int64) error {
 	return s.head.Truncate(mint)
 }
 
-// ApplyConfig applies the parts of the configuration the head cares about
-// (exemplar storage size).
+// ApplyConfig applies the parts of the configuration storage cares about:
+// exemplar storage size and remote_write.
 func (s *Storage) ApplyConfig(cfg *config.Config) error {
-	if cfg.StorageConfig.ExemplarsConfig == nil {
-		return nil
+	if cfg.StorageConfig.ExemplarsConfig != nil {
+		s.head.ApplyConfig(cfg, nil)
 	}
-	s.head.ApplyConfig(cfg, nil)
-	return nil
+	return s.rw.applyConfig(cfg)
 }
 
 // Querier implements storage.Queryable.
@@ -163,12 +167,15 @@ func (s *Storage) ChunkQuerier(mint, maxt int64) (storage.ChunkQuerier, error) {
 	return tsdb.NewBlockChunkQuerier(tsdb.NewRangeHead(s.head, mint, maxt), mint, maxt)
 }
 
-// Appender implements storage.Appendable.
-func (s *Storage) Appender(ctx context.Context) storage.Appender { return s.head.Appender(ctx) }
+// Appender implements storage.Appendable. Samples also go to remote write
+// when it is configured.
+func (s *Storage) Appender(ctx context.Context) storage.Appender {
+	return s.withRemote(local{s}).Appender(ctx)
+}
 
 // AppenderV2 implements storage.AppendableV2.
 func (s *Storage) AppenderV2(ctx context.Context) storage.AppenderV2 {
-	return s.head.AppenderV2(ctx)
+	return s.withRemote(local{s}).AppenderV2(ctx)
 }
 
 // ExemplarQuerier implements storage.ExemplarQueryable.
@@ -220,7 +227,7 @@ func (s *Storage) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.done
-		s.closeErr = errors.Join(s.head.Close(), os.RemoveAll(s.dir))
+		s.closeErr = errors.Join(s.rw.close(), s.head.Close(), os.RemoveAll(s.dir))
 	})
 	return s.closeErr
 }
