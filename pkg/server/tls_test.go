@@ -196,3 +196,25 @@ func TestConnectionLimit(t *testing.T) {
 	}
 	ts.eventually(func() bool { return handshake() == nil }, "connections never served after the slots were freed")
 }
+
+func TestTLSMinVersionAndCipherSuites(t *testing.T) {
+	ts := startServer(t, serverConfig{webConfigYML: defaultWebConfig + `
+  min_version: TLS12
+  max_version: TLS12
+  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]
+`})
+	pool := x509.NewCertPool()
+	pool.AddCert(ts.CA.Cert)
+	dial := func(cfg *tls.Config) (*tls.Conn, error) {
+		cfg.RootCAs = pool
+		return tls.Dial("tcp", ts.Addr().String(), cfg)
+	}
+	_, err := dial(&tls.Config{MinVersion: tls.VersionTLS13})
+	require.Error(t, err, "TLS 1.3 accepted despite max_version TLS12")
+	_, err = dial(&tls.Config{CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, MaxVersion: tls.VersionTLS12})
+	require.Error(t, err, "a cipher suite outside cipher_suites was accepted")
+	conn, err := dial(&tls.Config{MaxVersion: tls.VersionTLS12})
+	require.NoError(t, err)
+	require.Equal(t, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, conn.ConnectionState().CipherSuite)
+	conn.Close()
+}
