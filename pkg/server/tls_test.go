@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -201,7 +202,7 @@ func TestTLSMinVersionAndCipherSuites(t *testing.T) {
 	ts := startServer(t, serverConfig{webConfigYML: defaultWebConfig + `
   min_version: TLS12
   max_version: TLS12
-  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]
+  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]
 `})
 	pool := x509.NewCertPool()
 	pool.AddCert(ts.CA.Cert)
@@ -211,10 +212,26 @@ func TestTLSMinVersionAndCipherSuites(t *testing.T) {
 	}
 	_, err := dial(&tls.Config{MinVersion: tls.VersionTLS13})
 	require.Error(t, err, "TLS 1.3 accepted despite max_version TLS12")
-	_, err = dial(&tls.Config{CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, MaxVersion: tls.VersionTLS12})
+	_, err = dial(&tls.Config{CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}, MaxVersion: tls.VersionTLS12})
 	require.Error(t, err, "a cipher suite outside cipher_suites was accepted")
 	conn, err := dial(&tls.Config{MaxVersion: tls.VersionTLS12})
 	require.NoError(t, err)
-	require.Equal(t, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, conn.ConnectionState().CipherSuite)
+	require.Equal(t, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, conn.ConnectionState().CipherSuite)
 	conn.Close()
+}
+
+// TestUnservableWebConfigStops: cipher suites HTTP/2 cannot use pass
+// exporter-toolkit's validation but cannot be served; Run stops with an
+// error naming the web config, and the port does not hang on to clients.
+func TestUnservableWebConfigStops(t *testing.T) {
+	ts := newServer(t, serverConfig{webConfigYML: defaultWebConfig + `
+  max_version: TLS12
+  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]
+`})
+	err := ts.Run(context.Background())
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "web.yml")
+	require.Contains(t, err.Error(), "cipher")
+	_, err = net.DialTimeout("tcp", ts.Addr().String(), time.Second)
+	require.Error(t, err, "listener left open")
 }

@@ -99,7 +99,9 @@ func (s *Server) Serve() error {
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
-	return err
+	// Some web config problems only surface here, such as cipher_suites
+	// that HTTP/2 cannot use.
+	return fmt.Errorf("serve with web config %q: %w", *s.flags.WebConfigFile, err)
 }
 
 // Shutdown stops accepting connections and waits for active requests until
@@ -109,6 +111,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err != nil {
 		err = errors.Join(err, s.srv.Close())
 	}
+	// A listener whose serving failed at setup was never handed to the
+	// http.Server; close it here so no connection is left hanging.
+	s.closeListeners()
 	return err
 }
 
