@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/alecthomas/units"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
@@ -38,6 +39,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		qTimeout    = model.Duration(2 * time.Minute)
 		lookback    = model.Duration(5 * time.Minute)
 		flushDL     = model.Duration(time.Minute)
+		retSize     units.Base2Bytes
 	)
 	a := kingpin.New(filepath.Base(os.Args[0]), "miniprom, a small Prometheus-compatible server with TLS and an in-memory TSDB.").
 		UsageWriter(stdout).ErrorWriter(stderr).Terminate(nil)
@@ -72,7 +74,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Default("false").BoolVar(&o.EnableOTLPReceiver)
 	a.Flag("storage.remote.flush-deadline", "How long to wait flushing sample on shutdown or config reload.").
 		Default("1m").PlaceHolder("<duration>").SetValue(&flushDL)
-	a.Flag("storage.tsdb.retention.time", "How long to retain samples in memory when the config file does not set storage.tsdb.retention.time (which takes precedence, as in Prometheus). Defaults to 1d. Units Supported: y, w, d, h, m, s, ms.").
+	a.Flag("storage.tsdb.path", "Base path for metrics storage. When set, miniprom keeps its samples in Prometheus's on-disk TSDB (WAL and blocks) there, so a restart keeps them; when not set, samples are kept in memory only.").
+		PlaceHolder("<dir>").StringVar(&o.StoragePath)
+	a.Flag("storage.tsdb.retention.size", "Maximum number of bytes that can be stored for blocks, with --storage.tsdb.path only. A unit is required, supported units: B, KB, MB, GB, TB, PB, EB. Ex: \"512MB\". Based on powers-of-2, so 1KB is 1024B.").
+		PlaceHolder("<size>").BytesVar(&retSize)
+	a.Flag("storage.tsdb.retention.time", "How long to retain samples in memory when the config file does not set storage.tsdb.retention.time (which takes precedence, as in Prometheus). Defaults to 1d in memory, 15d with --storage.tsdb.path. Units Supported: y, w, d, h, m, s, ms.").
 		PlaceHolder("<duration>").SetValue(&retention)
 	a.Flag("query.lookback-delta", "The maximum lookback duration for retrieving metrics during expression evaluations and federation.").
 		Default("5m").SetValue(&lookback)
@@ -101,6 +107,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	o.ReadTimeout = time.Duration(readTimeout)
 	o.Retention = time.Duration(retention)
 	o.RemoteFlushDeadline = time.Duration(flushDL)
+	o.RetentionSize = int64(retSize)
 	o.Query.Timeout = time.Duration(qTimeout)
 	o.Query.LookbackDelta = time.Duration(lookback)
 	o.Flags = map[string]string{}

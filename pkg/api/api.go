@@ -41,6 +41,8 @@ type Options struct {
 	Logger      *slog.Logger
 	QueryEngine promql.QueryEngine
 	Storage     Storage
+	// DBDir is where admin snapshots are made, under snapshots/.
+	DBDir string
 
 	// Config returns the current configuration; secrets are redacted when the
 	// API renders it.
@@ -117,7 +119,7 @@ func New(o Options) *API {
 		},
 		o.Ready,
 		o.Storage,
-		"", // dbDir: nothing on disk.
+		o.DBDir,
 		o.EnableAdmin,
 		false, // enableSearch: experimental in 3.16.
 		0,

@@ -20,6 +20,7 @@ func (s *Server) handler(cors *regexp.Regexp) http.Handler {
 		Logger:        s.logger.With("component", "api"),
 		QueryEngine:   s.engine,
 		Storage:       s.storage,
+		DBDir:         s.storage.Dir(),
 		Config:        s.config,
 		ScrapeManager: s.scrape,
 		RuleManager:   s.rules,

@@ -13,6 +13,7 @@ import (
 	"github.com/grafana/regexp"
 	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
 	toolkit "github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/prometheus/config"
 	"go.yaml.in/yaml/v2"
 
 	"github.com/miniprom/miniprom/pkg/storage"
@@ -47,9 +48,16 @@ type Options struct {
 	RemoteFlushDeadline time.Duration
 
 	// Retention is --storage.tsdb.retention.time: the retention when the
-	// config file sets none. Zero means storage.DefaultRetention.
+	// config file sets none. Zero means storage.DefaultRetention, or
+	// storage.DefaultDurableRetention on disk.
 	Retention time.Duration
-	Query     storage.EngineOptions // --query.*
+	// StoragePath is --storage.tsdb.path: empty keeps samples in memory;
+	// a directory switches to the upstream on-disk TSDB there.
+	StoragePath string
+	// RetentionSize is --storage.tsdb.retention.size in bytes, on disk only;
+	// the config file's storage.tsdb.retention.size takes precedence.
+	RetentionSize int64
+	Query         storage.EngineOptions // --query.*
 
 	// Flags are all command-line flags, for /api/v1/status/flags.
 	Flags map[string]string
@@ -78,6 +86,12 @@ func (o *Options) validate() error {
 	}
 	if o.Retention == 0 {
 		o.Retention = storage.DefaultRetention
+		if o.StoragePath != "" {
+			o.Retention = storage.DefaultDurableRetention
+		}
+	}
+	if o.RetentionSize > 0 && o.StoragePath == "" {
+		return errors.New("--storage.tsdb.retention.size needs --storage.tsdb.path: in memory, retention is by time only")
 	}
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
@@ -168,4 +182,13 @@ func compileCORS(s string) (*regexp.Regexp, error) {
 		return nil, fmt.Errorf("invalid --web.cors.origin %q: %w", s, err)
 	}
 	return re, nil
+}
+
+// retentionSize is the config file's storage.tsdb.retention.size, else the
+// flag's.
+func retentionSize(flag int64, cfg *config.Config) int64 {
+	if r := cfg.StorageConfig.TSDBConfig; r != nil && r.Retention != nil && r.Retention.Size > 0 {
+		return int64(r.Retention.Size)
+	}
+	return flag
 }

@@ -121,6 +121,8 @@ func New(o Options) (s *Server, err error) {
 		MaxExemplars: maxExemplars(cfg),
 
 		RemoteFlushDeadline: o.RemoteFlushDeadline,
+		Path:                o.StoragePath,
+		RetentionSize:       retentionSize(o.RetentionSize, cfg),
 	})
 	if err != nil {
 		return nil, err

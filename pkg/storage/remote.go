@@ -190,6 +190,16 @@ func (a reflessAppender) UpdateMetadata(_ storage.SeriesRef, l labels.Labels, m 
 // local is the storage's own appenders, the fanout's primary.
 type local struct{ *Storage }
 
-func (l local) Appender(ctx context.Context) storage.Appender { return l.head.Appender(ctx) }
+func (l local) Appender(ctx context.Context) storage.Appender {
+	if l.db != nil {
+		return l.db.Appender(ctx)
+	}
+	return l.head.Appender(ctx)
+}
 
-func (l local) AppenderV2(ctx context.Context) storage.AppenderV2 { return l.head.AppenderV2(ctx) }
+func (l local) AppenderV2(ctx context.Context) storage.AppenderV2 {
+	if l.db != nil {
+		return l.db.AppenderV2(ctx)
+	}
+	return l.head.AppenderV2(ctx)
+}

@@ -5,7 +5,11 @@
 // it stands alone: there is no WAL and no block is ever written, and
 // retention is enforced by truncating the head itself. The only files are the
 // head's memory-mapped chunks, kept in a private temporary directory that
-// Close removes.
+// Close removes (with the remote write WAL, when remote_write is configured:
+// see remote.go).
+//
+// With Options.Path (--storage.tsdb.path) it is instead the upstream
+// on-disk TSDB, WAL and blocks, as in Prometheus (durable.go).
 package storage
 
 import (
@@ -44,6 +48,12 @@ type Options struct {
 	// StartTimestamps stores start (created) timestamps with samples, as
 	// Prometheus's st-storage feature does.
 	StartTimestamps bool
+	// Path switches to the on-disk TSDB in this directory
+	// (--storage.tsdb.path); empty keeps everything in memory.
+	Path string
+	// RetentionSize bounds the on-disk TSDB's size in bytes
+	// (--storage.tsdb.retention.size); 0 is no limit. Durable mode only.
+	RetentionSize int64
 	// RemoteFlushDeadline bounds how long Close and a reload wait for remote
 	// write queues to flush (--storage.remote.flush-deadline).
 	RemoteFlushDeadline time.Duration
@@ -53,6 +63,8 @@ type Options struct {
 // storage.ExemplarQueryable and the admin/stats interface of the v1 API.
 type Storage struct {
 	head      *tsdb.Head
+	db        *tsdb.DB // durable mode only; head is then db.Head()
+	dbStats   *tsdb.DBStats
 	dir       string
 	retention time.Duration
 	logger    *slog.Logger
@@ -66,6 +78,9 @@ type Storage struct {
 
 // Open creates the head and starts the retention loop.
 func Open(logger *slog.Logger, reg prometheus.Registerer, o Options) (*Storage, error) {
+	if o.Path != "" {
+		return openDurable(logger, reg, o)
+	}
 	if o.Retention <= 0 {
 		o.Retention = DefaultRetention
 	}
@@ -151,7 +166,11 @@ func (s *Storage) Truncate(mint int64) error {
 // ApplyConfig applies the parts of the configuration storage cares about:
 // exemplar storage size and remote_write.
 func (s *Storage) ApplyConfig(cfg *config.Config) error {
-	if cfg.StorageConfig.ExemplarsConfig != nil {
+	if s.db != nil {
+		if err := s.db.ApplyConfig(cfg); err != nil {
+			return err
+		}
+	} else if cfg.StorageConfig.ExemplarsConfig != nil {
 		s.head.ApplyConfig(cfg, nil)
 	}
 	return s.rw.applyConfig(cfg)
@@ -159,11 +178,17 @@ func (s *Storage) ApplyConfig(cfg *config.Config) error {
 
 // Querier implements storage.Queryable.
 func (s *Storage) Querier(mint, maxt int64) (storage.Querier, error) {
+	if s.db != nil {
+		return s.db.Querier(mint, maxt)
+	}
 	return tsdb.NewBlockQuerier(tsdb.NewRangeHead(s.head, mint, maxt), mint, maxt)
 }
 
 // ChunkQuerier implements storage.ChunkQueryable.
 func (s *Storage) ChunkQuerier(mint, maxt int64) (storage.ChunkQuerier, error) {
+	if s.db != nil {
+		return s.db.ChunkQuerier(mint, maxt)
+	}
 	return tsdb.NewBlockChunkQuerier(tsdb.NewRangeHead(s.head, mint, maxt), mint, maxt)
 }
 
@@ -180,11 +205,19 @@ func (s *Storage) AppenderV2(ctx context.Context) storage.AppenderV2 {
 
 // ExemplarQuerier implements storage.ExemplarQueryable.
 func (s *Storage) ExemplarQuerier(ctx context.Context) (storage.ExemplarQuerier, error) {
+	if s.db != nil {
+		return s.db.ExemplarQuerier(ctx)
+	}
 	return s.head.ExemplarQuerier(ctx)
 }
 
 // StartTime implements storage.Storage: the oldest timestamp held.
-func (s *Storage) StartTime() (int64, error) { return s.head.MinTime(), nil }
+func (s *Storage) StartTime() (int64, error) {
+	if s.db != nil {
+		return s.db.StartTime()
+	}
+	return s.head.MinTime(), nil
+}
 
 // Stats implements the v1 API's TSDB status source.
 func (s *Storage) Stats(statsByLabelName string, limit int) (*tsdb.Stats, error) {
@@ -193,27 +226,48 @@ func (s *Storage) Stats(statsByLabelName string, limit int) (*tsdb.Stats, error)
 
 // WALReplayStatus reports an empty replay: there is no WAL to replay.
 func (s *Storage) WALReplayStatus() (tsdb.WALReplayStatus, error) {
+	if s.db != nil {
+		return s.dbStats.Head.WALReplayStatus.GetWALReplayStatus(), nil
+	}
 	return tsdb.WALReplayStatus{}, nil
 }
 
 // BlockMetas reports no blocks: everything lives in the head.
-func (s *Storage) BlockMetas() ([]tsdb.BlockMeta, error) { return nil, nil }
+func (s *Storage) BlockMetas() ([]tsdb.BlockMeta, error) {
+	if s.db != nil {
+		return s.durableBlockMetas(), nil
+	}
+	return nil, nil
+}
 
 // Delete marks matching series deleted in [mint, maxt] (admin API).
 func (s *Storage) Delete(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) error {
+	if s.db != nil {
+		return s.durableDelete(ctx, mint, maxt, ms...)
+	}
 	return s.head.Delete(ctx, mint, maxt, ms...)
 }
 
 // CleanTombstones is a no-op: the head applies deletions at query time and
 // drops them with the data on truncation.
-func (s *Storage) CleanTombstones() error { return nil }
+func (s *Storage) CleanTombstones() error {
+	if s.db != nil {
+		return s.db.CleanTombstones()
+	}
+	return nil
+}
 
 // ErrSnapshotUnsupported is returned by Snapshot: an in-memory head has no
 // blocks to snapshot.
 var ErrSnapshotUnsupported = errors.New("snapshots need on-disk storage (--storage.tsdb.path)")
 
 // Snapshot is not supported in memory.
-func (s *Storage) Snapshot(string, bool) error { return ErrSnapshotUnsupported }
+func (s *Storage) Snapshot(dir string, withHead bool) error {
+	if s.db != nil {
+		return s.db.Snapshot(dir, withHead)
+	}
+	return ErrSnapshotUnsupported
+}
 
 // Retention is how long samples are kept.
 func (s *Storage) Retention() time.Duration { return s.retention }
@@ -227,13 +281,17 @@ func (s *Storage) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.done
+		if s.db != nil {
+			s.closeErr = errors.Join(s.rw.close(), s.db.Close())
+			return
+		}
 		s.closeErr = errors.Join(s.rw.close(), s.head.Close(), os.RemoveAll(s.dir))
 	})
 	return s.closeErr
 }
 
 func (s *Storage) collectors() []prometheus.Collector {
-	return []prometheus.Collector{
+	cs := []prometheus.Collector{
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "prometheus_tsdb_lowest_timestamp_seconds",
 			Help: "Lowest timestamp value stored in the database.",
@@ -251,4 +309,9 @@ func (s *Storage) collectors() []prometheus.Collector {
 			Help: "Max age in seconds samples should be kept in the TSDB.",
 		}, func() float64 { return s.retention.Seconds() }),
 	}
+	if s.db != nil {
+		// The on-disk TSDB exports its retention limits itself.
+		return cs[:len(cs)-1]
+	}
+	return cs
 }
