@@ -5,7 +5,7 @@ UI      := pkg/ui
 VERSION := $(shell cat VERSION)
 REV     := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 VPKG    := github.com/prometheus/common/version
-LDFLAGS := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REV) \
+LDFLAGS := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REV) \
            -X $(VPKG).Branch=main -X $(VPKG).BuildUser=$(USER)@$(shell hostname) \
            -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
@@ -53,8 +53,12 @@ lint:
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 
-bench:
+## bench: miniprom against a reference Prometheus side by side (bench/run.sh),
+## then the UI's 1,000-series graph draw time.
+bench: build
 	./bench/run.sh
+	$(NPM) --prefix $(UI) run bench
 
 clean:
-	rm -rf bin $(UI)/dist/assets $(UI)/dist/index.html
+	rm -rf bin
+	find $(UI)/dist -mindepth 1 ! -name .keep -delete

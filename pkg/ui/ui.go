@@ -17,6 +17,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -70,13 +71,27 @@ func Handler() http.Handler {
 	return h
 }
 
-// asset is one file prepared once at startup, so requests do no compression.
+// asset is one embedded file. Its gzip form is made on the first request
+// that accepts it and kept, so start-up does no compression (it would cost
+// tens of milliseconds) and later requests do none either.
 type asset struct {
 	body        []byte
-	gz          []byte // nil when gzip would not help
 	contentType string
 	etag        string
 	cache       string
+
+	gzOnce sync.Once
+	gz     []byte // nil when gzip would not help
+}
+
+// gzipped returns the compressed body, or nil when compression does not help.
+func (a *asset) gzipped() []byte {
+	a.gzOnce.Do(func() {
+		if compressible(a.contentType) {
+			a.gz = gzipped(a.body)
+		}
+	})
+	return a.gz
 }
 
 type handler struct {
@@ -123,9 +138,6 @@ func newAsset(name string, body []byte, cache string) *asset {
 		contentType: contentType(name),
 		etag:        `"` + hex.EncodeToString(sum[:8]) + `"`,
 		cache:       cache,
-	}
-	if compressible(a.contentType) {
-		a.gz = gzipped(body)
 	}
 	return a
 }
@@ -185,12 +197,12 @@ func serve(w http.ResponseWriter, r *http.Request, a *asset) {
 	hdr.Set("Cache-Control", a.cache)
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	body, etag := a.body, a.etag
-	if a.gz != nil {
+	if gz := a.gzipped(); gz != nil {
 		hdr.Add("Vary", "Accept-Encoding")
 		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
 			hdr.Set("Content-Encoding", "gzip")
 			// Each encoding is a different representation, so a different tag.
-			body, etag = a.gz, strings.TrimSuffix(a.etag, `"`)+`-gz"`
+			body, etag = gz, strings.TrimSuffix(a.etag, `"`)+`-gz"`
 		}
 	}
 	hdr.Set("ETag", etag)
