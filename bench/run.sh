@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-600}
 INTERVAL=${INTERVAL:-5s}
 REF=${MINIPROM_REF_PROMETHEUS:-/tmp/ref/prometheus}
-MINI=bin/miniprom
+MINI=${MINIPROM_BIN:-bin/miniprom}
 [ -x "$MINI" ] || make build >/dev/null
 [ -x "$REF" ] || { echo "no reference Prometheus at $REF" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 1; }
