@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -12,8 +11,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery"
-	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/rules"
 	v1 "github.com/prometheus/prometheus/web/api/v1"
 )
 
@@ -109,20 +108,18 @@ func (s *Server) reload() error {
 // the part most likely to be wrong, and the rule manager keeps its old groups
 // when loading fails, so a bad rule file changes nothing.
 func (s *Server) apply(cfg *config.Config) error {
+	// Parse the rule files first, with upstream's validation: Update only
+	// logs what is wrong, and the reload's error should name the file.
+	if err := rules.ParseFiles(cfg.RuleFiles, cfg.GlobalConfig.MetricNameValidationScheme, parser.NewParser(parser.Options{}), s.logger); err != nil {
+		return fmt.Errorf("load rules: %w", err)
+	}
 	var files []string
 	for _, pat := range cfg.RuleFiles {
-		fs, err := filepath.Glob(pat)
+		fs, err := filepath.Glob(pat) // ParseFiles has checked the pattern.
 		if err != nil {
 			return fmt.Errorf("rule files %q: %w", pat, err)
 		}
 		files = append(files, fs...)
-	}
-	// Parse the rule files first, as the rule manager will: Update only logs
-	// what is wrong, and the reload's error should name the file.
-	for _, f := range files {
-		if _, errs := rulefmt.ParseFile(f, false, cfg.GlobalConfig.MetricNameValidationScheme, parser.NewParser(parser.Options{}), s.logger); len(errs) > 0 {
-			return fmt.Errorf("load rules: %w", errors.Join(errs...))
-		}
 	}
 	if err := s.rules.Update(time.Duration(cfg.GlobalConfig.EvaluationInterval), files,
 		cfg.GlobalConfig.ExternalLabels, s.externalURL.String(), nil); err != nil {
