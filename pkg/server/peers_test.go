@@ -2,9 +2,11 @@ package server_test
 
 import (
 	"bytes"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -15,7 +17,7 @@ import (
 // peer is a real third-party server (Alertmanager, VictoriaMetrics,
 // Prometheus) run by a test on loopback and killed at cleanup.
 type peer struct {
-	t    *testing.T
+	t    testing.TB
 	name string
 	cmd  *exec.Cmd
 	argv []string
@@ -43,7 +45,7 @@ func (b *syncBuffer) String() string {
 
 // peerBinary returns the path of a Debian-packaged peer, or skips the test
 // naming the package to install (.ci/run installs them all).
-func peerBinary(t *testing.T, path, debianPackage string) string {
+func peerBinary(t testing.TB, path, debianPackage string) string {
 	t.Helper()
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("%s not found: apt-get install %s", path, debianPackage)
@@ -53,7 +55,7 @@ func peerBinary(t *testing.T, path, debianPackage string) string {
 
 // startPeer runs bin with args and waits until ready returns true. The peer's
 // output is logged if the test fails.
-func startPeer(t *testing.T, name, bin string, args []string, ready func() bool) *peer {
+func startPeer(t testing.TB, name, bin string, args []string, ready func() bool) *peer {
 	t.Helper()
 	p := &peer{t: t, name: name, out: &syncBuffer{}, done: make(chan struct{})}
 	p.launch(bin, args)
@@ -101,6 +103,16 @@ func (p *peer) restart(ready func() bool) {
 	require.Eventually(p.t, ready, 30*time.Second, 50*time.Millisecond, "%s never became ready again", p.name)
 }
 
+// loopbackPort asks the kernel for a free loopback port, for peers that
+// cannot report the port they took.
+func loopbackPort(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(tb, err)
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
 // httpOK reports whether GET url answers 200 with client.
 func httpOK(client *http.Client, url string) func() bool {
 	return func() bool {
@@ -112,3 +124,5 @@ func httpOK(client *http.Client, url string) func() bool {
 		return resp.StatusCode == http.StatusOK
 	}
 }
+
+func writeFileErr(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }

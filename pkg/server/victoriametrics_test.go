@@ -30,7 +30,7 @@ type victoriaMetrics struct {
 
 const vmUser, vmPassword = "vm", "vm-s3cret"
 
-func startVictoriaMetrics(t *testing.T) *victoriaMetrics {
+func startVictoriaMetrics(t testing.TB) *victoriaMetrics {
 	t.Helper()
 	bin := peerBinary(t, "/usr/bin/victoria-metrics", "victoria-metrics")
 	dir := t.TempDir()
@@ -43,7 +43,7 @@ func startVictoriaMetrics(t *testing.T) *victoriaMetrics {
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Cert)
 	vm := &victoriaMetrics{
-		addr:   "127.0.0.1:" + freePort(t),
+		addr:   "127.0.0.1:" + loopbackPort(t),
 		caPEM:  ca.PEM,
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}},
 	}
