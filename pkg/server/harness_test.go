@@ -251,10 +251,10 @@ func (w *testWriter) String() string {
 
 // freePort asks the kernel for a free loopback port, for peers (real
 // Prometheus, Alertmanager, ...) that cannot report the port they took.
-func freePort(t *testing.T) string {
-	t.Helper()
+func freePort(tb testing.TB) string {
+	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
+	require.NoError(tb, err)
 	defer l.Close()
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }

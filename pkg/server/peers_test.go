@@ -2,11 +2,9 @@ package server_test
 
 import (
 	"bytes"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -101,16 +99,6 @@ func (p *peer) restart(ready func() bool) {
 	argv := p.argv
 	p.launch(argv[0], argv[1:])
 	require.Eventually(p.t, ready, 30*time.Second, 50*time.Millisecond, "%s never became ready again", p.name)
-}
-
-// loopbackPort asks the kernel for a free loopback port, for peers that
-// cannot report the port they took.
-func loopbackPort(tb testing.TB) string {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(tb, err)
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 
 // httpOK reports whether GET url answers 200 with client.

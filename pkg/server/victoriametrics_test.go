@@ -43,7 +43,7 @@ func startVictoriaMetrics(t testing.TB) *victoriaMetrics {
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Cert)
 	vm := &victoriaMetrics{
-		addr:   "127.0.0.1:" + loopbackPort(t),
+		addr:   "127.0.0.1:" + freePort(t),
 		caPEM:  ca.PEM,
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}},
 	}
