@@ -54,9 +54,11 @@ lint:
 	$(GO) mod tidy -diff
 
 ## bench: miniprom against a reference Prometheus side by side (bench/run.sh),
-## then the UI's 1,000-series graph draw time.
+## the Go benchmarks (retention plateau, rule evaluation, remote write), and
+## the UI's 1,000-series graph draw time.
 bench: build
 	./bench/run.sh
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./pkg/storage ./pkg/server
 	$(NPM) --prefix $(UI) run bench
 
 clean:
