@@ -36,6 +36,9 @@ export async function launch(): Promise<Browser> {
     context,
     async newPage() {
       const page = await context.newPage();
+      // Fail a stuck step with a message well inside vitest's test timeout,
+      // instead of hanging the whole test.
+      page.setDefaultTimeout(20_000);
       const errors: string[] = [];
       page.on('console', (m) => {
         if (m.type() === 'error') errors.push(`console: ${m.text()} (${m.location().url})`);

@@ -63,8 +63,20 @@ it('stacks series, hovers unstacked values, and switches to local time', async (
 
   await page.getByRole('checkbox', { name: 'UTC' }).uncheck();
   await page.locator('.chart canvas').waitFor();
-  await page.mouse.move(box.x + box.width / 2 + 1, box.y + 5);
-  await expect.poll(() => tooltip.locator('.muted').first().textContent()).not.toMatch(/UTC/);
+  // The chart is redrawn for local time and the tooltip goes with the old
+  // one: hover again until it is back. The check must not wait on its own
+  // (a locator's textContent would block on a missing tooltip forever).
+  await expect
+    .poll(
+      async () => {
+        await page.mouse.move(box.x - 10, box.y - 10);
+        await page.mouse.move(box.x + box.width / 2 + 1, box.y + 5);
+        const times = await tooltip.locator('.muted').allTextContents();
+        return times.length > 0 && !times[0].includes('UTC');
+      },
+      { timeout: 10_000 },
+    )
+    .toBe(true);
   await page.getByRole('checkbox', { name: 'Stacked' }).uncheck();
   await expect.poll(() => new URL(page.url()).searchParams.get('g0.display_mode')).toBe('lines');
   await page.close();
