@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
@@ -112,25 +113,23 @@ func TestRemoteWriteToVictoriaMetrics(t *testing.T) {
 	// missing.
 	vm.restart(vm.ready)
 	restarted := time.Now()
-	var missing []int64
-	ok := assertEventually(40*time.Second, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		got, err := vm.export(selector)
-		if err != nil {
-			return false
+		if !assert.NoError(c, err) {
+			return
 		}
 		have := map[int64]bool{}
 		for _, ms := range got[wantKey] {
 			have[ms] = true
 		}
-		missing = missing[:0]
+		var missing []int64
 		for _, ms := range ts.rawTimestamps(selector, 5*time.Minute) {
 			if ms >= stopped.Add(-3*time.Second).UnixMilli() && ms <= restarted.UnixMilli() && !have[ms] {
 				missing = append(missing, ms)
 			}
 		}
-		return len(missing) == 0
-	})
-	require.True(t, ok, "samples from the outage never reached VictoriaMetrics: %v", missing)
+		assert.Empty(c, missing, "samples from the outage never reached VictoriaMetrics")
+	}, 40*time.Second, 100*time.Millisecond)
 }
 
 func TestRemoteWriteToMiniprom(t *testing.T) {
@@ -210,19 +209,4 @@ func metricAbove(ts *testServer, series string, min float64) bool {
 		}
 	}
 	return false
-}
-
-// assertEventually polls cond until it holds or the deadline passes, and
-// reports whether it held; the caller reports what was still wrong.
-func assertEventually(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(100 * time.Millisecond) // poll interval, not synchronisation
-	}
 }
