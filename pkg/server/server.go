@@ -78,6 +78,7 @@ func New(o Options) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Before storage is opened: a bad web config must not cost a WAL replay.
 	if err := web.ValidateWebConfig(o.WebConfigFile); err != nil {
 		return nil, err
 	}

@@ -45,12 +45,10 @@ func ValidateWebConfig(path string) error {
 	return nil
 }
 
-// Listen validates the web config and binds every listen address, sharing
-// one connection limit across them. Nothing is served until Serve.
+// Listen binds every listen address, sharing one connection limit across
+// them. Nothing is served until Serve. Check the web config with
+// ValidateWebConfig first: Serve is where it is read.
 func Listen(h http.Handler, o ServerOptions) (*Server, error) {
-	if err := ValidateWebConfig(o.WebConfigFile); err != nil {
-		return nil, err
-	}
 	var sem chan struct{}
 	if o.MaxConnections > 0 {
 		sem = netconnlimit.NewSharedSemaphore(o.MaxConnections)
