@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +130,7 @@ scrape_configs:
 		"/api/v1/scrape_pools",
 		"/api/v1/status/config",
 		"/api/v1/rules",
+		"/api/v1/status/walreplay",
 		"/api/v1/alerts",
 		"/api/v1/alertmanagers",
 		"/api/v1/query_exemplars?start=" + from + "&end=" + to + "&query=" + q("demo_requests_total"),
@@ -151,6 +154,30 @@ scrape_configs:
 			require.Equal(t, want, got)
 		})
 	}
+	// TSDB status: the head's newest timestamp is the last scrape's, and
+	// upstream orders equal counts by map iteration; the rest is identical.
+	t.Run("/api/v1/status/tsdb", func(t *testing.T) {
+		normalize := func(body string) map[string]any {
+			var r struct {
+				Data map[string]any `json:"data"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(body), &r), body)
+			delete(r.Data["headStats"].(map[string]any), "maxTime")
+			for k, v := range r.Data {
+				if list, ok := v.([]any); ok {
+					sort.Slice(list, func(i, j int) bool {
+						return fmt.Sprint(list[i]) < fmt.Sprint(list[j])
+					})
+					r.Data[k] = list
+				}
+			}
+			return r.Data
+		}
+		wantCode, want := fetch(t, http.MethodGet, promURL+"/api/v1/status/tsdb?limit=3")
+		gotCode, got := fetch(t, http.MethodGet, mini.Base+"/api/v1/status/tsdb?limit=3")
+		require.Equal(t, wantCode, gotCode)
+		require.Equal(t, normalize(want), normalize(got))
+	})
 	t.Run("POST form", func(t *testing.T) {
 		form := url.Values{"query": {"sum(demo_temperature_celsius)"}, "time": {at}}
 		want := postForm(t, promURL+"/api/v1/query", form)
