@@ -3,9 +3,11 @@
 //
 // A Prometheus head normally sits in front of a WAL and on-disk blocks. Here
 // it stands alone: there is no WAL and no block is ever written, and
-// retention is enforced by truncating the head itself. The only files are the
-// head's memory-mapped chunks, kept in a private temporary directory that
-// Close removes (with the remote write WAL, when remote_write is configured:
+// retention is enforced by truncating the head itself. Chunks stay in memory:
+// only Prometheus's DB moves full chunks to memory-mapped files, and there is
+// no DB here. The few files upstream code needs (the head's chunk directory,
+// the query tracker's log) live in a private temporary directory that Close
+// removes (with the remote write WAL, when remote_write is configured:
 // see remote.go).
 //
 // With Options.Path (--storage.tsdb.path) it is instead the upstream
@@ -40,8 +42,8 @@ const DefaultRetention = 24 * time.Hour
 type Options struct {
 	// Retention is how long samples are kept; older ones are dropped.
 	Retention time.Duration
-	// TempDir is where the private directory for memory-mapped head chunks is
-	// made. Empty means os.TempDir().
+	// TempDir is where the private temporary directory is made. Empty means
+	// os.TempDir().
 	TempDir string
 	// MaxExemplars sizes the exemplar ring buffer; 0 disables exemplars.
 	MaxExemplars int64
