@@ -229,13 +229,6 @@ func startReferencePrometheus(t *testing.T, bin, cfg string) string {
 		cmd.Wait()
 	})
 	base := "http://127.0.0.1:" + port
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(base + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 60*time.Second, 100*time.Millisecond, "Prometheus never became ready")
+	require.Eventually(t, httpOK(http.DefaultClient, base+"/-/ready"), 60*time.Second, 100*time.Millisecond, "Prometheus never became ready")
 	return base
 }

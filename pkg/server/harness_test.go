@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -231,22 +230,13 @@ func writeFile(t *testing.T, dir, name, content string) {
 // testWriter sends the server's log to the test log and keeps it for
 // assertions.
 type testWriter struct {
-	t   *testing.T
-	mu  sync.Mutex
-	buf strings.Builder
+	t *testing.T
+	syncBuffer
 }
 
 func (w *testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *testWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
+	return w.syncBuffer.Write(p)
 }
 
 // freePort asks the kernel for a free loopback port, for peers (real

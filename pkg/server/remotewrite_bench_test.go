@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
+	"github.com/stretchr/testify/require"
 
 	mpstorage "github.com/miniprom/miniprom/pkg/storage"
 )
@@ -60,13 +61,9 @@ remote_write:
 				b.Fatal(err)
 			}
 		}
-		deadline := time.Now().Add(5 * time.Minute)
-		for counterValue(reg, "prometheus_remote_storage_samples_total") < series*perSeries {
-			if time.Now().After(deadline) {
-				b.Fatalf("only %v of %d samples sent in 5m", counterValue(reg, "prometheus_remote_storage_samples_total"), series*perSeries)
-			}
-			time.Sleep(20 * time.Millisecond) // poll interval
-		}
+		require.Eventually(b, func() bool {
+			return counterValue(reg, "prometheus_remote_storage_samples_total") >= series*perSeries
+		}, 5*time.Minute, 20*time.Millisecond, "not every sample was sent in 5m")
 		elapsed := time.Since(start)
 		b.ReportMetric(series*perSeries/elapsed.Seconds(), "samples/s")
 		runtime.GC()

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/storage"
+	"github.com/stretchr/testify/require"
 
 	mpstorage "github.com/miniprom/miniprom/pkg/storage"
 )
@@ -87,15 +88,13 @@ func BenchmarkRemoteWriteWALMemory(b *testing.B) {
 			if withRW {
 				// Wait until the queue's WAL watcher has caught up: it has
 				// read records and reads no more for a second.
-				deadline := time.Now().Add(time.Minute)
-				for last := -1.0; time.Now().Before(deadline); {
+				last := -1.0
+				require.Eventually(b, func() bool {
 					n := recordsRead(reg)
-					if n > 0 && n == last {
-						break
-					}
+					settled := n > 0 && n == last
 					last = n
-					time.Sleep(time.Second)
-				}
+					return settled
+				}, time.Minute, time.Second, "the WAL watcher never caught up")
 			}
 			after := heapBytes()
 			name := "head_only"
