@@ -1,65 +1,15 @@
 // The expression browser in a real browser against a real server, at the
 // root and under a route prefix.
 
-import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, type Browser } from './browser';
-import { poll, startServer, type Server } from './server';
+import { describe, expect, it } from 'vitest';
+import { runs, useEnv } from './env';
+import { poll } from './server';
 
-const shotDir = resolve(import.meta.dirname, '../test-results/screenshots');
-const shots: string[] = [];
-
-afterAll(() => {
-  if (shots.length) console.log(`screenshots:\n${shots.map((s) => `  ${s}`).join('\n')}`);
-});
-
-// The root run has no rules, to see the empty states; the prefix run has
-// some, to see them listed.
-describe.each([
-  ['root', '', false],
-  ['prefix', '/prom', true],
-])('at %s', (name, prefix, withRules) => {
-  let server: Server;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await mkdir(shotDir, { recursive: true });
-    [server, browser] = await Promise.all([startServer(prefix, { rules: withRules }), launch()]);
-    // The pages below need finished self-scrapes, old enough to land on a
-    // 1h graph's last step (14s steps end up to 2s before now).
-    await poll('self-scrapes', async () => {
-      const end = Date.now() / 1000;
-      const r = await server.get<{ data: { result: unknown[] } }>(
-        `api/v1/query_range?query=scrape_duration_seconds&start=${end - 3600}&end=${end}&step=14`,
-      );
-      return r.data.result.length > 0 ? true : undefined;
-    });
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-
-  /** visit opens a page and checks, when the test is done, that it logged no
-   * console errors other than the expected ones. */
-  async function visit(path: string): Promise<{ page: Page; done: (shot: string, expected?: RegExp) => Promise<void> }> {
-    const { page, errors } = await browser.newPage();
-    const resp = await page.goto(server.base + path);
-    expect(resp?.status()).toBe(200);
-    return {
-      page,
-      async done(shot: string, expected?: RegExp) {
-        const file = resolve(shotDir, `${name}-${shot}.png`);
-        await page.screenshot({ path: file, fullPage: true });
-        shots.push(file);
-        await page.close();
-        expect(errors.filter((e) => !expected?.test(e))).toEqual([]);
-      },
-    };
-  }
+describe.each(runs)('at %s', (name, prefix, withRules) => {
+  const env = useEnv(name, prefix, withRules);
+  const visit = (path: string) => env.visit(path);
+  const shot = (page: Page, s: string) => env.shot(page, s);
 
   it('runs a query picked from autocomplete and shows table rows, then graphs it', async () => {
     const { page, done } = await visit('query');
@@ -76,8 +26,7 @@ describe.each([
     expect(await rows.first().textContent()).toContain('job="miniprom"');
     expect(await page.locator('.stats').textContent()).toMatch(/Samples: \d+.*Result count: 1/);
     expect(page.url()).toContain(`${prefix}/query?g0.expr=scrape_duration_seconds&g0.tab=table`);
-    await page.screenshot({ path: resolve(shotDir, `${name}-query-table.png`) });
-    shots.push(resolve(shotDir, `${name}-query-table.png`));
+    await shot(page, 'query-table');
 
     await page.getByRole('tab', { name: 'Graph' }).click();
     await page.locator('.chart canvas').waitFor();
@@ -122,14 +71,14 @@ describe.each([
   });
 
   it('loads no more than 200 KB (gzip) before the graph is opened', async () => {
-    const { page, errors } = await browser.newPage();
+    const { page, errors } = await env.browser.newPage();
     const bytes = { first: 0, graph: 0 };
     let phase: keyof typeof bytes = 'first';
     page.on('requestfinished', async (req) => {
       if (req.url().includes('/api/v1/')) return;
       bytes[phase] += (await req.sizes()).responseBodySize;
     });
-    await page.goto(server.base + 'query?g0.expr=up&g0.tab=1');
+    await page.goto(env.server.base + 'query?g0.expr=up&g0.tab=1');
     await page.locator('table.result').waitFor();
     await page.waitForLoadState('networkidle');
     phase = 'graph';
@@ -171,7 +120,7 @@ describe.each([
     const { page, done } = await visit('flags');
     const row = page.locator('tr', { hasText: '--web.external-url' });
     await row.waitFor();
-    expect(await row.textContent()).toContain(`${server.base}`.replace(/\/$/, ''));
+    expect(await row.textContent()).toContain(`${env.server.base}`.replace(/\/$/, ''));
     await page.getByLabel('Filter flags').fill('listen-address');
     await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
     await done('flags');
@@ -180,7 +129,7 @@ describe.each([
   it('shows the configuration, TSDB status, rules and alerts', async () => {
     if (withRules) {
       await poll('the alert to fire', async () => {
-        const r = await server.get<{ data: { alerts: { state: string }[] } }>('api/v1/alerts');
+        const r = await env.server.get<{ data: { alerts: { state: string }[] } }>('api/v1/alerts');
         return r.data.alerts.some((a) => a.state === 'firing') ? true : undefined;
       });
     }

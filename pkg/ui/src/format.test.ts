@@ -4,6 +4,7 @@ import {
   formatCount,
   formatDuration,
   formatNumber,
+  formatTicks,
   formatTime,
   formatTimeMs,
   humanizeDuration,
@@ -139,4 +140,20 @@ describe('parseSampleValue', () => {
     ['+Inf', null],
     ['-Inf', null],
   ])('%s', (s, want) => expect(parseSampleValue(s)).toBe(want));
+});
+
+describe('formatTicks', () => {
+  it.each([
+    ['keeps 4 digits when they differ', [0, 0.5, 1, 1.5], ['0', '0.5', '1', '1.5']],
+    ['raises precision for time()', [1796000000, 1796000050, 1796000100], ['1.796G', '1.79600005G', '1.7960001G']],
+    ['large steps stay short', [0, 1e6, 2e6], ['0', '1M', '2M']],
+    ['small values', [0.001, 0.0011, 0.0012], ['1m', '1.1m', '1.2m']],
+  ])('%s', (_name, ticks, want) => expect(formatTicks(ticks)).toEqual(want));
+
+  it('makes neighbouring ticks differ', () => {
+    const ticks = [1796123400, 1796123410, 1796123420, 1796123430];
+    const out = formatTicks(ticks);
+    expect(new Set(out).size).toBe(ticks.length);
+    expect(out[1]).toBe('1.79612341G');
+  });
 });

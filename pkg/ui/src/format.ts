@@ -115,24 +115,37 @@ function trimNumber(v: number, digits: number): string {
 const bigPrefixes = ['', 'k', 'M', 'G', 'T', 'P', 'E', 'Z', 'Y'];
 const smallPrefixes = ['', 'm', 'µ', 'n', 'p', 'f', 'a', 'z', 'y'];
 
-/** formatNumber writes a value for an axis or a legend: up to 4 significant
- * digits, with an SI prefix for large (≥ 1000) and small (< 0.01) values. */
-export function formatNumber(v: number | null | undefined): string {
+/** formatNumber writes a value for an axis or a legend: up to digits
+ * (default 4) significant digits, with an SI prefix for large (≥ 1000) and
+ * small (< 0.01) values. */
+export function formatNumber(v: number | null | undefined, digits = 4): string {
   if (v === null || v === undefined) return '';
   if (!Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf';
   const abs = Math.abs(v);
   if (abs === 0) return '0';
   if (abs >= 1000) {
     let i = Math.min(Math.floor(Math.log10(abs) / 3), bigPrefixes.length - 1);
-    // Rounding to 4 digits can carry into the next prefix: 999999 is "1M".
-    if (Math.abs(parseFloat((v / 1000 ** i).toPrecision(4))) >= 1000 && i < bigPrefixes.length - 1) i++;
-    return trimNumber(v / 1000 ** i, 4) + bigPrefixes[i];
+    // Rounding can carry into the next prefix: 999999 is "1M".
+    if (Math.abs(parseFloat((v / 1000 ** i).toPrecision(digits))) >= 1000 && i < bigPrefixes.length - 1) i++;
+    return trimNumber(v / 1000 ** i, digits) + bigPrefixes[i];
   }
   if (abs < 0.01) {
     const i = Math.min(Math.ceil(-Math.log10(abs) / 3), smallPrefixes.length - 1);
-    return trimNumber(v * 1000 ** i, 4) + smallPrefixes[i];
+    return trimNumber(v * 1000 ** i, digits) + smallPrefixes[i];
   }
-  return trimNumber(v, 4);
+  return trimNumber(v, digits);
+}
+
+/** formatTicks writes an axis's tick values with as many significant digits
+ * as it takes for neighbouring ticks to read differently, as Prometheus's
+ * graph does: the ticks of time() differ in the 9th digit, and "1.796G"
+ * five times says nothing. */
+export function formatTicks(ticks: number[]): string[] {
+  let out = ticks.map((v) => formatNumber(v));
+  for (let digits = 5; digits <= 17 && out.some((s, i) => i > 0 && s === out[i - 1] && ticks[i] !== ticks[i - 1]); digits++) {
+    out = ticks.map((v) => formatNumber(v, digits));
+  }
+  return out;
 }
 
 /** formatCount writes an integer with thousands separators: 1234567 → "1,234,567". */

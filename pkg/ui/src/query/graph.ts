@@ -5,7 +5,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { h, replace } from '../dom';
-import { formatNumber, formatTimeMs, parseSampleValue } from '../format';
+import { formatTicks, formatTimeMs, parseSampleValue } from '../format';
 import { seriesName, seriesNameNode } from '../labels';
 import type { RangeSeries } from './types';
 
@@ -17,6 +17,9 @@ export interface GraphOptions {
   stacked: boolean;
   yZero: boolean;
   utc: boolean;
+  /** onZoom receives the time range, in Unix milliseconds, that the user
+   * selected by dragging over the plot. */
+  onZoom?: (start: number, end: number) => void;
 }
 
 export interface Graph {
@@ -33,19 +36,26 @@ const plainLegendAfter = 100;
 /** How many series the hover box lists, nearest to the pointer first. */
 const maxHoverRows = 8;
 
-/** timeAxis is uPlot's default tick format table in 24-hour, year-first
+/** timeAxis is uPlot's default tick format table in 24-hour, month-first
  * form, matching the timestamps elsewhere in the UI. Columns: smallest tick
  * step in seconds, tick format, then formats added when the year, month,
- * day, hour, minute or second rolls over, then 1 for "append". */
+ * day, hour, minute or second rolls over, then 1 for "append". The first
+ * tick gets the year-rollover form; it is kept as short as the day-rollover
+ * one, since a wide first label ran into its neighbour. */
 const timeAxis: (string | number | null)[][] = [
   [3600 * 24 * 365, '{YYYY}', null, null, null, null, null, null, 1],
   [3600 * 24 * 28, '{MMM}', '\n{YYYY}', null, null, null, null, null, 1],
   [3600 * 24, '{MM}-{DD}', '\n{YYYY}', null, null, null, null, null, 1],
-  [3600, '{HH}:{mm}', '\n{YYYY}-{MM}-{DD}', null, '\n{MM}-{DD}', null, null, null, 1],
-  [60, '{HH}:{mm}', '\n{YYYY}-{MM}-{DD}', null, '\n{MM}-{DD}', null, null, null, 1],
-  [1, ':{ss}', '\n{YYYY}-{MM}-{DD} {HH}:{mm}', null, '\n{MM}-{DD} {HH}:{mm}', null, '\n{HH}:{mm}', null, 1],
-  [0.001, ':{ss}.{fff}', '\n{YYYY}-{MM}-{DD} {HH}:{mm}', null, '\n{MM}-{DD} {HH}:{mm}', null, '\n{HH}:{mm}', null, 1],
+  [3600, '{HH}:{mm}', '\n{MM}-{DD}', null, '\n{MM}-{DD}', null, null, null, 1],
+  [60, '{HH}:{mm}', '\n{MM}-{DD}', null, '\n{MM}-{DD}', null, null, null, 1],
+  [1, ':{ss}', '\n{MM}-{DD} {HH}:{mm}', null, '\n{MM}-{DD} {HH}:{mm}', null, '\n{HH}:{mm}', null, 1],
+  [0.001, ':{ss}.{fff}', '\n{MM}-{DD} {HH}:{mm}', null, '\n{MM}-{DD} {HH}:{mm}', null, '\n{HH}:{mm}', null, 1],
 ];
+
+/** Minimum pixels between x ticks: room for a "MM-DD HH:mm" label beside the next. */
+const xTickSpace = 90;
+/** An axis font's average digit width, to size the y axis to its labels. */
+const yCharPx = 7.5;
 
 /** color spreads hues by the golden angle, so neighbours differ clearly. */
 function color(i: number, alpha = 1): string {
@@ -96,7 +106,8 @@ export function drawGraph(chartEl: HTMLElement, legendEl: HTMLElement, series: R
     tzDate: o.utc ? (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC') : (ts) => new Date(ts * 1000),
     cursor: {
       points: { show: series.length <= maxCursorPoints },
-      drag: { x: false, y: false },
+      // Dragging selects a time range; onZoom turns it into a new query.
+      drag: { x: true, y: false, setScale: false },
       // Snap to the nearest sample within a few pixels, so sparse series
       // can be hovered too.
       hover: { skip: [null, undefined], prox: 16 },
@@ -110,7 +121,19 @@ export function drawGraph(chartEl: HTMLElement, legendEl: HTMLElement, series: R
         },
       },
     },
-    axes: [{ values: timeAxis }, { values: (_u, splits) => splits.map(formatNumber), size: 60 }],
+    axes: [
+      { values: timeAxis, space: xTickSpace },
+      {
+        values: (_u, splits) => {
+          const ticks = formatTicks(splits);
+          // The canvas's text is invisible to assistive tools (and tests); say it here.
+          chartEl.dataset.yTicks = ticks.join(' ');
+          return ticks;
+        },
+        // Wide enough for the longest label, which formatTicks may have lengthened.
+        size: (_u, values) => Math.max(50, Math.ceil(Math.max(0, ...(values ?? []).map((v) => v.length)) * yCharPx) + 16),
+      },
+    ],
     series: [
       {},
       ...series.map((s, i) => ({
@@ -131,6 +154,15 @@ export function drawGraph(chartEl: HTMLElement, legendEl: HTMLElement, series: R
         },
       ],
       setCursor: [(u) => hover(u, tooltip, raw, o.utc)],
+      setSelect: [
+        (u) => {
+          if (u.select.width < 2) return;
+          const start = u.posToVal(u.select.left, 'x') * 1000;
+          const end = u.posToVal(u.select.left + u.select.width, 'x') * 1000;
+          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          o.onZoom?.(start, end);
+        },
+      ],
     },
   };
   const plot = new uPlot(opts, data, chartEl);

@@ -33,6 +33,9 @@ export class Panel {
   private readonly timeInputs: HTMLInputElement[] = [];
   private readonly rangeInput: HTMLInputElement;
   private readonly stepInput: HTMLInputElement;
+  private readonly unzoomButton: HTMLButtonElement;
+  /** Ranges and ends before each drag-to-zoom, newest last. */
+  private readonly zooms: { range: number; endTime: number | null }[] = [];
   private readonly messages = h('div', { className: 'messages' });
   private readonly stats = h('div', { className: 'stats muted' });
   private readonly output = h('div', { className: 'output' });
@@ -81,6 +84,7 @@ export class Panel {
         }),
         label,
       );
+    this.unzoomButton = h('button', { type: 'button', className: 'unzoom', title: 'Back to the range before the last zoom', onclick: () => this.unzoom() }, 'Undo zoom');
     this.graphControls = h(
       'div',
       { className: 'controls' },
@@ -92,6 +96,7 @@ export class Panel {
       h('label', null, 'Resolution ', this.stepInput),
       check('Stacked', 'stacked'),
       check('Y from 0', 'yZero'),
+      this.unzoomButton,
     );
     this.el = h(
       'section',
@@ -150,6 +155,10 @@ export class Panel {
     this.rangeInput.value = formatDuration(s.range);
     this.stepInput.value = s.step === null ? '' : formatDuration(s.step);
     this.stepInput.placeholder = `auto (${formatDuration(autoStep(s.range))})`;
+    // The input grows with its placeholder or value, so "auto (1h30m)" is never cut.
+    const chars = Math.max(this.stepInput.placeholder.length, this.stepInput.value.length, 6);
+    this.stepInput.style.width = `calc(${chars + 1}ch + 20px)`;
+    this.unzoomButton.hidden = this.zooms.length === 0;
   }
 
   /** timeZoneChanged redraws what shows times, without querying again. */
@@ -202,6 +211,27 @@ export class Panel {
       this.state.range = next;
       this.update();
     }
+  }
+
+  /** zoom graphs the range selected on the chart, remembering the old one. */
+  private zoom(start: number, end: number): void {
+    // Whole seconds: the link format's range and end have no finer unit.
+    const endS = Math.ceil(end / 1000) * 1000;
+    const range = Math.max(endS - Math.floor(start / 1000) * 1000, 1000);
+    this.zooms.push({ range: this.state.range, endTime: this.state.endTime });
+    this.state.range = range;
+    this.state.endTime = endS;
+    // A fixed step coarser than a tenth of the new range would leave a few dots.
+    if (this.state.step !== null && this.state.step > range / 10) this.state.step = null;
+    this.update();
+  }
+
+  private unzoom(): void {
+    const prev = this.zooms.pop();
+    if (!prev) return;
+    this.state.range = prev.range;
+    this.state.endTime = prev.endTime;
+    this.update();
   }
 
   private setStep(text: string): void {
@@ -318,6 +348,7 @@ export class Panel {
       stacked: this.state.stacked,
       yZero: this.state.yZero,
       utc: this.ctx.utc(),
+      onZoom: (start, end) => this.zoom(start, end),
     });
   }
 }
