@@ -88,6 +88,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Default("20").IntVar(&o.Query.MaxConcurrency)
 	a.Flag("query.max-samples", "Maximum number of samples a single query can load into memory. Note that queries will fail if they try to load more samples than this into memory, so this also limits the number of samples a query can return.").
 		Default("50000000").IntVar(&o.Query.MaxSamples)
+	pf := addPrometheusFlags(a)
 	promslogflag.AddFlags(a, &logCfg)
 
 	exited := false
@@ -100,6 +101,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if exited { // --help or --version
 		return 0
 	}
+	if done, err := pf.writeDocumentation(a, stdout); done {
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		return 0
+	}
 
 	logCfg.Writer = stderr
 	logger := promslog.New(&logCfg)
@@ -110,9 +118,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	o.RetentionSize = int64(retSize)
 	o.Query.Timeout = time.Duration(qTimeout)
 	o.Query.LookbackDelta = time.Duration(lookback)
-	o.Flags = map[string]string{}
-	for _, f := range a.Model().Flags {
-		o.Flags[f.Name] = f.Value.String()
+	o.Flags = statusFlags(a)
+	if err := pf.apply(&o, logger); err != nil {
+		logger.Error("Invalid command line", "err", err)
+		return 1
 	}
 
 	logger.Info("Starting miniprom", "version", version.Info())

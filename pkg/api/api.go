@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/scrape"
 	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/util/features"
 	"github.com/prometheus/prometheus/util/notifications"
 	v1 "github.com/prometheus/prometheus/web/api/v1"
 )
@@ -73,19 +74,30 @@ type Options struct {
 
 	Gatherer   prometheus.Gatherer
 	Registerer prometheus.Registerer
+
+	// Features is the registry served at /api/v1/features.
+	Features features.Collector
+	// Parser parses queries, with the --enable-feature PromQL options.
+	Parser parser.Parser
+	// Remote read limits (--storage.remote.read-*); 0 means no limit.
+	RemoteReadSampleLimit      int
+	RemoteReadConcurrencyLimit int
+	RemoteReadBytesInFrame     int
+	// EnableSearch is --enable-feature=search-api, capped by SearchMaxLimit
+	// (--web.search.max-limit; 0 means no cap).
+	EnableSearch   bool
+	SearchMaxLimit int
+	// Feature toggles from --enable-feature.
+	OTLPDeltaToCumulative    bool
+	OTLPNativeDeltaIngestion bool
+	TypeAndUnitLabels        bool
+	QueryCost                bool
 }
 
 // API is the v1 API.
 type API struct {
 	v1 *v1.API
 }
-
-// Remote read limits, at Prometheus's flag defaults.
-const (
-	remoteReadSampleLimit      = 5e7
-	remoteReadConcurrencyLimit = 10
-	remoteReadBytesInFrame     = 1048576
-)
 
 // New builds the API.
 func New(o Options) *API {
@@ -118,16 +130,16 @@ func New(o Options) *API {
 			Scheme:        o.ExternalURL.Scheme,
 		},
 		o.Ready,
-		o.Storage,
+		blockMetas{o.Storage},
 		o.DBDir,
 		o.EnableAdmin,
-		false, // enableSearch: experimental in 3.16.
-		0,
+		o.EnableSearch,
+		o.SearchMaxLimit,
 		o.Logger,
 		rulesRetriever,
-		remoteReadSampleLimit,
-		remoteReadConcurrencyLimit,
-		remoteReadBytesInFrame,
+		o.RemoteReadSampleLimit,
+		o.RemoteReadConcurrencyLimit,
+		o.RemoteReadBytesInFrame,
 		false, // isAgent
 		o.CORSOrigin,
 		o.RuntimeInfo,
@@ -140,15 +152,15 @@ func New(o Options) *API {
 		o.EnableRemoteWriteReceiver,
 		o.RemoteWriteReceiverMessages,
 		o.EnableOTLPReceiver,
-		false, false, // OTLP delta conversion / native delta ingestion
+		o.OTLPDeltaToCumulative, o.OTLPNativeDeltaIngestion,
 		o.LookbackDelta,
-		false, // type and unit labels
+		o.TypeAndUnitLabels,
 		false, // append metadata
 		nil,   // override error code
-		nil,   // feature registry
+		o.Features,
 		v1.OpenAPIOptions{ExternalURL: o.ExternalURL.String(), Version: version},
-		parser.NewParser(parser.Options{}),
-		false, // query cost
+		o.Parser,
+		o.QueryCost,
 		o.QueryTimeout,
 	)
 	return &API{v1: a}

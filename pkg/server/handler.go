@@ -43,6 +43,18 @@ func (s *Server) handler(cors *regexp.Regexp) http.Handler {
 		QueryTimeout:  o.Query.Timeout,
 		Gatherer:      s.reg,
 		Registerer:    s.reg,
+
+		Features:                   s.features,
+		Parser:                     o.Features.parser(),
+		RemoteReadSampleLimit:      noLimit(o.Tuning.RemoteReadSampleLimit),
+		RemoteReadConcurrencyLimit: noLimit(o.Tuning.RemoteReadConcurrencyLimit),
+		RemoteReadBytesInFrame:     o.Tuning.RemoteReadBytesInFrame,
+		EnableSearch:               o.Features.SearchAPI,
+		SearchMaxLimit:             noLimit(o.Tuning.SearchMaxLimit),
+		OTLPDeltaToCumulative:      o.Features.OTLPDeltaToCumulative,
+		OTLPNativeDeltaIngestion:   o.Features.OTLPNativeDeltaIngestion,
+		TypeAndUnitLabels:          o.Features.TypeAndUnitLabels,
+		QueryCost:                  o.Features.QueryCost,
 	})
 	return web.New(web.Options{
 		Logger:          s.logger.With("component", "web"),

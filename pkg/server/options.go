@@ -63,6 +63,9 @@ type Options struct {
 	Flags map[string]string
 	// ShutdownTimeout bounds how long in-flight requests may take at shutdown.
 	ShutdownTimeout time.Duration
+
+	Features Features // --enable-feature
+	Tuning   Tuning   // the other Prometheus 3.16 flags; zero fields are defaults
 }
 
 // SupportedRemoteWriteMessages are the remote write protobuf messages the
@@ -93,6 +96,11 @@ func (o *Options) validate() error {
 	if o.RetentionSize > 0 && o.StoragePath == "" {
 		return errors.New("--storage.tsdb.retention.size needs --storage.tsdb.path: in memory, retention is by time only")
 	}
+	t, err := o.Tuning.withDefaults()
+	if err != nil {
+		return err
+	}
+	o.Tuning = t
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery"
-	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/rules"
 	v1 "github.com/prometheus/prometheus/web/api/v1"
 )
@@ -87,6 +86,7 @@ func (s *Server) reload() error {
 	s.logger.Info("Loading configuration file", "filename", s.opts.ConfigFile)
 	cfg, err := loadConfig(s.opts.ConfigFile, s.opts.Retention, s.logger)
 	if err == nil {
+		s.opts.Features.adjustConfig(cfg)
 		err = s.apply(cfg)
 		if err != nil {
 			err = fmt.Errorf("apply configuration (--config.file=%q): %w", s.opts.ConfigFile, err)
@@ -99,6 +99,7 @@ func (s *Server) reload() error {
 		return err
 	}
 	s.metrics.success(true)
+	s.noteConfigLoaded()
 	s.notices.DeleteNotification(reloadNotice)
 	s.logger.Info("Completed loading of configuration file", "filename", s.opts.ConfigFile, "totalDuration", time.Since(start))
 	return nil
@@ -110,7 +111,7 @@ func (s *Server) reload() error {
 func (s *Server) apply(cfg *config.Config) error {
 	// Parse the rule files first, with upstream's validation: Update only
 	// logs what is wrong, and the reload's error should name the file.
-	if err := rules.ParseFiles(cfg.RuleFiles, cfg.GlobalConfig.MetricNameValidationScheme, parser.NewParser(parser.Options{}), s.logger); err != nil {
+	if err := rules.ParseFiles(cfg.RuleFiles, cfg.GlobalConfig.MetricNameValidationScheme, s.opts.Features.parser(), s.logger); err != nil {
 		return fmt.Errorf("load rules: %w", err)
 	}
 	var files []string
@@ -132,6 +133,9 @@ func (s *Server) apply(cfg *config.Config) error {
 	}
 	if err := s.storage.ApplyConfig(cfg); err != nil {
 		return fmt.Errorf("storage: %w", err)
+	}
+	if err := s.applyEngineConfig(cfg); err != nil {
+		return err
 	}
 	// The scrape and notifier managers take the config before their
 	// discovery managers, so new targets meet the new settings.

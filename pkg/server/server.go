@@ -17,12 +17,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery"
 	"github.com/prometheus/prometheus/notifier"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/scrape"
+	"github.com/prometheus/prometheus/util/features"
+	"github.com/prometheus/prometheus/util/logging"
 	"github.com/prometheus/prometheus/util/notifications"
 
 	// Service discoveries miniprom offers besides static_configs.
@@ -55,6 +58,11 @@ type Server struct {
 	ready   *web.Readiness
 	notices *notifications.Notifications
 	metrics *reloadMetrics
+	// features is the registry behind /api/v1/features.
+	features features.Collector
+	// configSum is the checksum of the config last loaded, for --config.auto-reload.
+	sumMu     sync.Mutex
+	configSum string
 
 	mu  sync.RWMutex
 	cfg *config.Config
@@ -78,6 +86,7 @@ func New(o Options) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	o.Features.adjustConfig(cfg)
 	// Before storage is opened: a bad web config must not cost a WAL replay.
 	if err := web.ValidateWebConfig(o.WebConfigFile); err != nil {
 		return nil, err
@@ -103,14 +112,16 @@ func New(o Options) (s *Server, err error) {
 		reg:         reg,
 		externalURL: externalURL,
 		ready:       web.NewReadiness(reg),
-		notices:     notifications.NewNotifications(16, reg),
+		notices:     notifications.NewNotifications(o.Tuning.MaxNotificationsSubscribers, reg),
 		metrics:     newReloadMetrics(reg),
 		cfg:         cfg,
 		reloadCh:    make(chan chan error),
 		readyCh:     make(chan struct{}),
 		quit:        make(chan struct{}),
 		birth:       time.Now(),
+		features:    features.NewRegistry(),
 	}
+	s.registerFeatures(s.features)
 	defer func() {
 		if err != nil {
 			s.close()
@@ -128,7 +139,7 @@ func New(o Options) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.engine, err = s.storage.NewEngine(logger, reg, o.Query)
+	s.engine, err = s.newEngine(s.features)
 	if err != nil {
 		return nil, fmt.Errorf("create query engine: %w", err)
 	}
@@ -139,6 +150,7 @@ func New(o Options) (s *Server, err error) {
 		return nil, fmt.Errorf("apply config %q: %w", o.ConfigFile, err)
 	}
 	s.metrics.success(true)
+	s.noteConfigLoaded()
 
 	s.http, err = web.Listen(s.handler(cors), web.ServerOptions{
 		Logger:          logger.With("component", "web"),
@@ -161,42 +173,52 @@ func (s *Server) startManagers(cfg *config.Config) error {
 		return fmt.Errorf("register discovery metrics: %w", err)
 	}
 	s.discoveryCtx, s.stopDiscovery = context.WithCancel(context.Background())
-	s.scrapeDiscovery = discovery.NewManager(s.discoveryCtx, logger.With("component", "discovery manager scrape"), reg, sdMetrics, discovery.Name("scrape"))
-	s.notifyDiscovery = discovery.NewManager(s.discoveryCtx, logger.With("component", "discovery manager notify"), reg, sdMetrics, discovery.Name("notify"))
+	s.scrapeDiscovery = discovery.NewManager(s.discoveryCtx, logger.With("component", "discovery manager scrape"), reg, sdMetrics, discovery.Name("scrape"), discovery.FeatureRegistry(s.features))
+	s.notifyDiscovery = discovery.NewManager(s.discoveryCtx, logger.With("component", "discovery manager notify"), reg, sdMetrics, discovery.Name("notify"), discovery.FeatureRegistry(s.features))
 	if s.scrapeDiscovery == nil || s.notifyDiscovery == nil {
 		return errors.New("create discovery managers")
 	}
 
+	t, f := s.opts.Tuning, s.opts.Features
 	s.scrape, err = scrape.NewManager(&scrape.Options{
 		// Scrape new targets at once instead of after the first 5s
 		// discovery tick: a fresh server is useful immediately.
 		DiscoveryReloadOnStartup: true,
-	}, logger.With("component", "scrape manager"), nil, nil, s.storage, reg)
+		DiscoveryReloadInterval:  model.Duration(t.DiscoveryReloadInterval),
+		EnableTypeAndUnitLabels:  f.TypeAndUnitLabels,
+		EnableOpenMetrics2:       f.OpenMetrics2,
+		EnableZstdScrape:         f.ZstdScrape,
+		SynthesizeST:             f.SynthesizeST,
+		FeatureRegistry:          s.features,
+	}, logger.With("component", "scrape manager"), logging.NewJSONFileLogger, nil, s.storage, reg)
 	if err != nil {
 		return fmt.Errorf("create scrape manager: %w", err)
 	}
 
 	s.notifier = notifier.NewManager(&notifier.Options{
-		QueueCapacity:   10000,
-		DrainOnShutdown: true,
-		MaxBatchSize:    notifier.DefaultMaxBatchSize,
+		QueueCapacity:   t.NotificationQueueCapacity,
+		DrainOnShutdown: !t.KeepNotificationsOnShutdown,
+		MaxBatchSize:    t.NotificationBatchSize,
 		Registerer:      reg,
 	}, cfg.GlobalConfig.MetricNameValidationScheme, logger.With("component", "notifier"))
 
 	s.rules = rules.NewManager(&rules.ManagerOptions{
-		NameValidationScheme: cfg.GlobalConfig.MetricNameValidationScheme,
-		AppendableV2:         s.storage,
-		Queryable:            s.storage,
-		QueryFunc:            rules.EngineQueryFunc(s.engine, s.storage),
-		NotifyFunc:           rules.SendAlerts(s.notifier, s.externalURL.String()),
-		Context:              context.Background(),
-		ExternalURL:          s.externalURL,
-		Registerer:           reg,
-		Logger:               logger.With("component", "rule manager"),
-		OutageTolerance:      time.Hour,
-		ForGracePeriod:       10 * time.Minute,
-		ResendDelay:          time.Minute,
-		MaxConcurrentEvals:   4,
+		NameValidationScheme:   cfg.GlobalConfig.MetricNameValidationScheme,
+		AppendableV2:           s.storage,
+		Queryable:              s.storage,
+		QueryFunc:              rules.EngineQueryFunc(s.engine, s.storage),
+		NotifyFunc:             rules.SendAlerts(s.notifier, s.externalURL.String()),
+		Context:                context.Background(),
+		ExternalURL:            s.externalURL,
+		Registerer:             reg,
+		Logger:                 logger.With("component", "rule manager"),
+		OutageTolerance:        t.OutageTolerance,
+		ForGracePeriod:         t.ForGracePeriod,
+		ResendDelay:            t.ResendDelay,
+		MaxConcurrentEvals:     t.MaxConcurrentEvals,
+		ConcurrentEvalsEnabled: f.ConcurrentRuleEval,
+		FeatureRegistry:        s.features,
+		Parser:                 f.parser(),
 		DefaultRuleQueryOffset: func() time.Duration {
 			return time.Duration(s.config().GlobalConfig.RuleQueryOffset)
 		},
@@ -233,6 +255,10 @@ func (s *Server) Run(ctx context.Context) error {
 	goRun(func() { s.scrape.Run(s.scrapeDiscovery.SyncCh()) })
 	goRun(func() { s.notifier.Run(s.notifyDiscovery.SyncCh()) })
 	goRun(s.rules.Run)
+	// Not in wg: it only asks this loop for reloads, and stops when Run returns.
+	autoReloadCtx, stopAutoReload := context.WithCancel(ctx)
+	defer stopAutoReload()
+	go s.autoReload(autoReloadCtx)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.http.Serve() }()
 

@@ -1,0 +1,73 @@
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/util/features"
+	"github.com/prometheus/prometheus/util/logging"
+)
+
+// newEngine builds the upstream PromQL engine as Prometheus 3.16 does, with
+// the query limits and the --enable-feature options: @ modifier and negative
+// offsets always on, the rest as the features say.
+//
+// The concurrency limit is upstream's active query tracker, whose small
+// memory-mapped file lives in the storage's directory (the private temp
+// directory in memory mode). Close the engine before the storage.
+func (s *Server) newEngine(r features.Collector) (*promql.Engine, error) {
+	o, f := s.opts.Query, s.opts.Features
+	var tracker promql.QueryTracker
+	if o.MaxConcurrency > 0 {
+		t, err := promql.NewActiveQueryTracker(s.storage.Dir(), o.MaxConcurrency, s.logger.With("component", "activeQueryTracker"))
+		if err != nil {
+			return nil, err
+		}
+		tracker = t
+	}
+	return promql.NewEngine(promql.EngineOpts{
+		Logger:                   s.logger.With("component", "query engine"),
+		Reg:                      s.reg,
+		MaxSamples:               o.MaxSamples,
+		Timeout:                  o.Timeout,
+		ActiveQueryTracker:       tracker,
+		LookbackDelta:            o.LookbackDelta,
+		NoStepSubqueryIntervalFn: s.noStepSubqueryInterval,
+		EnableAtModifier:         true,
+		EnableNegativeOffset:     true,
+		EnablePerStepStats:       f.PerStepStats,
+		EnableDelayedNameRemoval: f.DelayedNameRemoval,
+		EnableTypeAndUnitLabels:  f.TypeAndUnitLabels,
+		UseStartTimestamps:       f.UseStartTimestamps,
+		EnableQueryCost:          f.QueryCost,
+		FeatureRegistry:          r,
+		Parser:                   f.parser(),
+	}), nil
+}
+
+// noStepSubqueryInterval is the step of subqueries without one: the global
+// evaluation interval, as in Prometheus.
+func (s *Server) noStepSubqueryInterval(int64) int64 {
+	return time.Duration(s.config().GlobalConfig.EvaluationInterval).Milliseconds()
+}
+
+// applyEngineConfig is the engine's part of a reload, as Prometheus's
+// query_engine reloader: the query log file (global.query_log_file) and,
+// with query-cost, the reloadable query limits.
+func (s *Server) applyEngineConfig(cfg *config.Config) error {
+	if s.opts.Features.QueryCost {
+		s.engine.SetQueryLimits(cfg.GlobalConfig.QueryMaxSeries, cfg.GlobalConfig.QueryMaxSamplesRead, time.Duration(cfg.GlobalConfig.QueryMaxDuration))
+	}
+	if cfg.GlobalConfig.QueryLogFile == "" {
+		s.engine.SetQueryLogger(nil)
+		return nil
+	}
+	l, err := logging.NewJSONFileLogger(cfg.GlobalConfig.QueryLogFile)
+	if err != nil {
+		return fmt.Errorf("query log file: %w", err)
+	}
+	s.engine.SetQueryLogger(l)
+	return nil
+}

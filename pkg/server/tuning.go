@@ -1,0 +1,110 @@
+package server
+
+import (
+	"errors"
+	"time"
+
+	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/notifier"
+)
+
+// Tuning holds the Prometheus 3.16 flags beyond the core set in Options:
+// rule, notifier, scrape and remote read settings. Zero fields take
+// Prometheus's defaults (DefaultTuning).
+type Tuning struct {
+	// AutoReloadInterval is --config.auto-reload-interval when
+	// --config.auto-reload is set; zero turns automatic reloading off.
+	AutoReloadInterval time.Duration
+
+	MaxNotificationsSubscribers int // --web.max-notifications-subscribers
+
+	OutageTolerance    time.Duration // --rules.alert.for-outage-tolerance
+	ForGracePeriod     time.Duration // --rules.alert.for-grace-period
+	ResendDelay        time.Duration // --rules.alert.resend-delay
+	MaxConcurrentEvals int64         // --rules.max-concurrent-evals
+
+	NotificationQueueCapacity int // --alertmanager.notification-queue-capacity
+	NotificationBatchSize     int // --alertmanager.notification-batch-size
+	// KeepNotificationsOnShutdown is the negation of
+	// --alertmanager.drain-notification-queue-on-shutdown (default true), so
+	// that the zero value drains as Prometheus does.
+	KeepNotificationsOnShutdown bool
+
+	DiscoveryReloadInterval time.Duration // --scrape.discovery-reload-interval
+
+	// Remote read limits (--storage.remote.read-*); negative means no limit
+	// (Prometheus's 0), as zero means the default.
+	RemoteReadSampleLimit      int
+	RemoteReadConcurrencyLimit int
+	RemoteReadBytesInFrame     int
+
+	SearchMaxLimit int // --web.search.max-limit; negative means no cap (Prometheus's 0)
+}
+
+// DefaultTuning is Prometheus 3.16's flag defaults.
+func DefaultTuning() Tuning {
+	return Tuning{
+		MaxNotificationsSubscribers: 16,
+		OutageTolerance:             time.Hour,
+		ForGracePeriod:              10 * time.Minute,
+		ResendDelay:                 time.Minute,
+		MaxConcurrentEvals:          4,
+		NotificationQueueCapacity:   10000,
+		NotificationBatchSize:       notifier.DefaultMaxBatchSize,
+		DiscoveryReloadInterval:     5 * time.Second,
+		RemoteReadSampleLimit:       5e7,
+		RemoteReadConcurrencyLimit:  10,
+		RemoteReadBytesInFrame:      1048576,
+		SearchMaxLimit:              10000,
+	}
+}
+
+// withDefaults fills zero fields from DefaultTuning and checks the rest.
+func (t Tuning) withDefaults() (Tuning, error) {
+	d := DefaultTuning()
+	fill := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	fillD := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	fill(&t.MaxNotificationsSubscribers, d.MaxNotificationsSubscribers)
+	fillD(&t.OutageTolerance, d.OutageTolerance)
+	fillD(&t.ForGracePeriod, d.ForGracePeriod)
+	fillD(&t.ResendDelay, d.ResendDelay)
+	if t.MaxConcurrentEvals == 0 {
+		t.MaxConcurrentEvals = d.MaxConcurrentEvals
+	}
+	fill(&t.NotificationQueueCapacity, d.NotificationQueueCapacity)
+	fill(&t.NotificationBatchSize, d.NotificationBatchSize)
+	fillD(&t.DiscoveryReloadInterval, d.DiscoveryReloadInterval)
+	fill(&t.RemoteReadSampleLimit, d.RemoteReadSampleLimit)
+	fill(&t.RemoteReadConcurrencyLimit, d.RemoteReadConcurrencyLimit)
+	fill(&t.RemoteReadBytesInFrame, d.RemoteReadBytesInFrame)
+	fill(&t.SearchMaxLimit, d.SearchMaxLimit)
+	if t.AutoReloadInterval > 0 && t.AutoReloadInterval < time.Second {
+		// Prometheus raises shorter intervals to 1s.
+		t.AutoReloadInterval = time.Second
+	}
+	if t.RemoteReadBytesInFrame < 0 {
+		return t, errors.New("--storage.remote.read-max-bytes-in-frame must be positive")
+	}
+	return t, nil
+}
+
+// noLimit turns the Tuning's "negative means none" into Prometheus's 0.
+func noLimit(v int) int { return max(v, 0) }
+
+// adjustConfig applies the features that change config defaults: with
+// exemplar-storage, a config without storage.exemplars gets Prometheus's
+// default ring size, as in Prometheus.
+func (f Features) adjustConfig(cfg *config.Config) {
+	if f.ExemplarStorage && cfg.StorageConfig.ExemplarsConfig == nil {
+		c := config.DefaultExemplarsConfig
+		cfg.StorageConfig.ExemplarsConfig = &c
+	}
+}
