@@ -62,6 +62,8 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
     await page.getByRole('button', { name: 'Add panel' }).click();
     await expect.poll(() => page.locator('section.panel').count()).toBe(2);
     await page.keyboard.type('vector(42)');
+    // A completion list still open would take the Enter.
+    await page.keyboard.press('Escape');
     await page.keyboard.press('Enter');
     await page.locator('section.panel').nth(1).locator('table.result', { hasText: '42' }).waitFor();
     const params = new URL(page.url()).searchParams;

@@ -89,3 +89,8 @@ export function createEditor(parent: HTMLElement, opts: EditorOptions): EditorVi
     }),
   });
 }
+
+/** setDoc replaces the editor's whole text, as one undoable change. */
+export function setDoc(view: EditorView, doc: string): void {
+  view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: doc } });
+}

@@ -1,4 +1,6 @@
-// The Query page: several panels whose state lives in the URL.
+// The Query page: several panels whose state lives in the URL. Each executed
+// query adds a browser history entry, so Back returns to the previous query;
+// edits that run nothing (adding or removing a panel) replace the entry.
 
 import { h, replace } from '../dom';
 import { decodePanels, encodePanels, newPanel } from '../urlstate';
@@ -11,14 +13,33 @@ export function render(root: HTMLElement): void {
   let utc = localStorage.getItem(utcKey) !== 'false';
   const panels: Panel[] = [];
   const list = h('div', { className: 'panels' });
+  // True while the page itself is building panels (on load and on Back),
+  // when their queries must not add history entries.
+  let restoring = true;
+  let pushPending = false;
 
   // The canonical path is ./query even when the page was opened as ./graph.
-  const syncURL = () => history.replaceState(null, '', `./query?${encodePanels(panels.map((p) => p.state))}`);
+  const target = () => `./query?${encodePanels(panels.map((p) => p.state))}`;
+  const replaceURL = () => {
+    if (!restoring) history.replaceState(null, '', target());
+  };
+  // Panels executed together (a time zone change, say) make one entry.
+  const pushURL = () => {
+    if (restoring || pushPending) return;
+    pushPending = true;
+    queueMicrotask(() => {
+      pushPending = false;
+      const next = target();
+      if (new URL(next, location.href).search === location.search) return;
+      history.pushState(null, '', next);
+    });
+  };
   const ctx = {
-    changed: syncURL,
+    changed: replaceURL,
+    executed: pushURL,
     remove: (p: Panel) => {
       panels.splice(panels.indexOf(p), 1);
-      syncURL();
+      replaceURL();
     },
     utc: () => utc,
   };
@@ -28,8 +49,17 @@ export function render(root: HTMLElement): void {
     list.append(p.el);
     return p;
   };
+  /** load builds the panels the URL describes and runs their queries. */
+  const load = () => {
+    restoring = true;
+    for (const p of [...panels]) p.destroy();
+    const states = decodePanels(location.search);
+    if (states.length === 0) add().focus();
+    for (const s of states) add(s).execute();
+    restoring = false;
+    history.replaceState(null, '', target());
+  };
 
-  const states = decodePanels(location.search);
   replace(
     root,
     h(
@@ -60,13 +90,12 @@ export function render(root: HTMLElement): void {
         className: 'add-panel',
         onclick: () => {
           add().focus();
-          syncURL();
+          replaceURL();
         },
       },
       'Add panel',
     ),
   );
-  if (states.length === 0) add().focus();
-  for (const s of states) add(s).execute();
-  syncURL();
+  window.addEventListener('popstate', load);
+  load();
 }

@@ -3,16 +3,21 @@
 import type { EditorView } from '@codemirror/view';
 import { get } from '../api';
 import { errorBox, h, replace } from '../dom';
-import { formatCount, formatDuration, formatTime, humanizeDuration, parseDuration, parseTime } from '../format';
+import { formatCount, formatDuration, humanizeDuration, parseDuration } from '../format';
 import { autoStep, type PanelState, type Tab } from '../urlstate';
-import { createEditor } from './editor';
+import { createEditor, setDoc } from './editor';
 import type { Graph } from './graph';
-import { renderTable } from './table';
+import { recentQueries, rememberQuery } from './history';
+import { maxRows, renderTable } from './table';
+import { TimeInput } from './timeinput';
 import { resultCount, type QueryData, type RangeSeries } from './types';
 
 /** What a panel needs from its page. */
 export interface PanelContext {
+  /** changed reports a state change that ran no query. */
   changed(): void;
+  /** executed reports that the panel ran its query with its current state. */
+  executed(): void;
   remove(p: Panel): void;
   utc(): boolean;
 }
@@ -30,7 +35,8 @@ export class Panel {
   private readonly tabButtons: Record<Tab, HTMLButtonElement>;
   private readonly tableControls: HTMLElement;
   private readonly graphControls: HTMLElement;
-  private readonly timeInputs: HTMLInputElement[] = [];
+  private readonly timeInputs: TimeInput[];
+  private readonly historyList = h('ul', { className: 'history', hidden: true, 'aria-label': 'Query history' });
   private readonly rangeInput: HTMLInputElement;
   private readonly stepInput: HTMLInputElement;
   private readonly unzoomButton: HTMLButtonElement;
@@ -43,6 +49,9 @@ export class Panel {
   private graph?: Graph;
   /** The last graph result, kept to redraw on a time zone change. */
   private lastRange?: { series: RangeSeries[]; start: number; end: number; step: number };
+  /** The last table result and how many rows it shows. */
+  private lastTable?: QueryData;
+  private rowLimit = maxRows;
 
   constructor(
     readonly state: PanelState,
@@ -54,19 +63,17 @@ export class Panel {
       table: h('button', { type: 'button', role: 'tab', onclick: () => this.setTab('table') }, 'Table'),
       graph: h('button', { type: 'button', role: 'tab', onclick: () => this.setTab('graph') }, 'Graph'),
     };
-    const timeInput = (label: string) => {
-      const input = h('input', {
-        type: 'text',
-        className: 'time',
-        placeholder: 'now',
-        'aria-label': label,
-        onchange: () => this.setEndTime(input),
-      });
-      this.timeInputs.push(input);
-      return input;
+    const onChange = (t: number | null) => {
+      state.endTime = t;
+      this.update();
     };
-    const nowButton = () => h('button', { type: 'button', title: 'Use the current time', onclick: () => this.setEndTime(null) }, 'now');
-    this.tableControls = h('div', { className: 'controls' }, h('label', null, 'Evaluation time ', timeInput('Evaluation time')), nowButton());
+    const utc = () => ctx.utc();
+    // The table steps by the graph's resolution, so it can walk the graph's
+    // points; the graph's end moves by half its range, as in Prometheus.
+    const evalTime = new TimeInput({ label: 'Evaluation time', utc, onChange, step: () => state.step ?? autoStep(state.range) });
+    const endTime = new TimeInput({ label: 'End time', utc, onChange, step: () => Math.max(Math.round(state.range / 2000) * 1000, 1000) });
+    this.timeInputs = [evalTime, endTime];
+    this.tableControls = h('div', { className: 'controls' }, evalTime.el);
     this.rangeInput = h('input', { type: 'text', className: 'short', 'aria-label': 'Range', onchange: () => this.setRange(this.rangeInput.value) });
     this.stepInput = h('input', { type: 'text', className: 'short', 'aria-label': 'Resolution', onchange: () => this.setStep(this.stepInput.value) });
     const check = (label: string, key: 'stacked' | 'yZero') =>
@@ -91,8 +98,7 @@ export class Panel {
       h('button', { type: 'button', title: 'Shorter range', onclick: () => this.stepRange(-1) }, '−'),
       this.rangeInput,
       h('button', { type: 'button', title: 'Longer range', onclick: () => this.stepRange(1) }, '+'),
-      h('label', null, 'End ', timeInput('End time')),
-      nowButton(),
+      endTime.el,
       h('label', null, 'Resolution ', this.stepInput),
       check('Stacked', 'stacked'),
       check('Y from 0', 'yZero'),
@@ -106,8 +112,11 @@ export class Panel {
         { className: 'expr-row' },
         editorEl,
         h('button', { type: 'button', className: 'primary execute', onclick: () => this.execute() }, 'Execute'),
+        h('button', { type: 'button', className: 'format', title: 'Format the expression', onclick: () => void this.format() }, 'Format'),
+        h('button', { type: 'button', className: 'history-button', title: 'Recent queries', 'aria-expanded': 'false', onclick: (e: Event) => this.toggleHistory(e.currentTarget as HTMLElement) }, 'History'),
         h('button', { type: 'button', className: 'remove', title: 'Remove panel', 'aria-label': 'Remove panel', onclick: () => this.destroy() }, '×'),
       ),
+      this.historyList,
       h('div', { className: 'tabs', role: 'tablist' }, this.tabButtons.table, this.tabButtons.graph),
       this.tableControls,
       this.graphControls,
@@ -118,9 +127,9 @@ export class Panel {
     this.editor = createEditor(editorEl, {
       doc: state.expr,
       onExecute: () => this.execute(),
+      // The URL follows executed queries only, so Back returns to the last one run.
       onChange: (expr) => {
         state.expr = expr;
-        ctx.changed();
       },
     });
     this.syncControls();
@@ -147,11 +156,7 @@ export class Panel {
     }
     this.tableControls.hidden = s.tab !== 'table';
     this.graphControls.hidden = s.tab !== 'graph';
-    const time = s.endTime === null ? '' : formatTime(s.endTime, this.ctx.utc());
-    for (const input of this.timeInputs) {
-      input.value = time;
-      input.classList.remove('invalid');
-    }
+    for (const input of this.timeInputs) input.set(s.endTime);
     this.rangeInput.value = formatDuration(s.range);
     this.stepInput.value = s.step === null ? '' : formatDuration(s.step);
     this.stepInput.placeholder = `auto (${formatDuration(autoStep(s.range))})`;
@@ -165,31 +170,64 @@ export class Panel {
   timeZoneChanged(): void {
     this.syncControls();
     if (this.state.tab === 'graph' && this.lastRange) void this.showGraph();
+    if (this.state.tab === 'table' && this.lastTable) this.showTable();
   }
 
   private update(): void {
     this.syncControls();
-    this.ctx.changed();
     this.execute();
+  }
+
+  /** format replaces the expression with the server's formatting of it. */
+  private async format(): Promise<void> {
+    const expr = this.state.expr.trim();
+    if (!expr) return;
+    try {
+      const { data } = await get<string>('format_query', { query: expr });
+      setDoc(this.editor, data);
+      this.state.expr = data;
+      replace(this.messages);
+    } catch (err) {
+      replace(this.messages, errorBox(err));
+    }
+  }
+
+  private toggleHistory(button: HTMLElement): void {
+    const open = this.historyList.hidden;
+    button.setAttribute('aria-expanded', String(open));
+    this.historyList.hidden = !open;
+    if (!open) return;
+    const recent = recentQueries();
+    replace(
+      this.historyList,
+      recent.length === 0
+        ? h('li', { className: 'empty' }, 'No queries yet.')
+        : recent.map((q) =>
+            h(
+              'li',
+              null,
+              h(
+                'button',
+                {
+                  type: 'button',
+                  onclick: () => {
+                    this.historyList.hidden = true;
+                    button.setAttribute('aria-expanded', 'false');
+                    setDoc(this.editor, q);
+                    this.state.expr = q;
+                    this.execute();
+                  },
+                },
+                q,
+              ),
+            ),
+          ),
+    );
   }
 
   private setTab(tab: Tab): void {
     if (this.state.tab === tab) return;
     this.state.tab = tab;
-    this.update();
-  }
-
-  private setEndTime(input: HTMLInputElement | null): void {
-    if (input && input.value.trim() !== '') {
-      const t = parseTime(input.value, this.ctx.utc());
-      if (t === null) {
-        input.classList.add('invalid');
-        return;
-      }
-      this.state.endTime = t;
-    } else {
-      this.state.endTime = null;
-    }
     this.update();
   }
 
@@ -251,8 +289,11 @@ export class Panel {
     const expr = this.state.expr.trim();
     if (!expr) {
       this.clear();
+      this.ctx.changed();
       return;
     }
+    rememberQuery(expr);
+    this.ctx.executed();
     const abort = new AbortController();
     this.abort = abort;
     this.el.classList.add('loading');
@@ -272,6 +313,7 @@ export class Panel {
     this.graph?.destroy();
     this.graph = undefined;
     this.lastRange = undefined;
+    this.lastTable = undefined;
     replace(this.messages);
     replace(this.stats);
     replace(this.output);
@@ -304,7 +346,20 @@ export class Panel {
     this.clear();
     this.showNotes(warnings, infos);
     this.showStats(data, loadMs);
-    replace(this.output, renderTable(data, this.ctx.utc()));
+    this.lastTable = data;
+    this.rowLimit = maxRows;
+    this.showTable();
+  }
+
+  private showTable(): void {
+    const d = this.lastTable!;
+    replace(
+      this.output,
+      renderTable(d, this.ctx.utc(), this.rowLimit, () => {
+        this.rowLimit = Infinity;
+        this.showTable();
+      }),
+    );
   }
 
   private async runGraph(expr: string, signal: AbortSignal): Promise<void> {

@@ -1,12 +1,12 @@
 // The Table tab's rendering of every result type.
 
 import { emptyState, h, table } from '../dom';
-import { formatTimeMs } from '../format';
+import { formatCount, formatTimeMs } from '../format';
 import { seriesNameNode } from '../labels';
 import type { Histogram, QueryData, Sample } from './types';
 
 /** Rendering tens of thousands of rows freezes the page for no reader's
- * benefit; beyond this the table says how many it left out. */
+ * benefit; beyond this the table says how many it left out and offers the rest. */
 export const maxRows = 1000;
 
 function histogramText(hist: Histogram): string {
@@ -21,7 +21,7 @@ function samplesNode(values: Sample[], utc: boolean): HTMLElement {
   );
 }
 
-export function renderTable(d: QueryData, utc: boolean): HTMLElement | HTMLElement[] {
+export function renderTable(d: QueryData, utc: boolean, limit = maxRows, showAll?: () => void): HTMLElement | HTMLElement[] {
   switch (d.resultType) {
     case 'scalar':
     case 'string':
@@ -29,7 +29,7 @@ export function renderTable(d: QueryData, utc: boolean): HTMLElement | HTMLEleme
     case 'vector':
     case 'matrix': {
       if (d.result.length === 0) return emptyState('Empty query result.');
-      const rows = d.result.slice(0, maxRows).map((s) => {
+      const rows = d.result.slice(0, limit).map((s) => {
         let value: Node | string = '';
         if ('value' in s && s.value) value = s.value[1];
         else if ('histogram' in s && s.histogram) value = histogramText(s.histogram[1]);
@@ -40,8 +40,15 @@ export function renderTable(d: QueryData, utc: boolean): HTMLElement | HTMLEleme
         return [seriesNameNode(s.metric), value];
       });
       const out: HTMLElement[] = [table(['Series', 'Value'], rows, 'result')];
-      if (d.result.length > maxRows) {
-        out.push(h('p', { className: 'muted' }, `Showing the first ${maxRows} of ${d.result.length} results.`));
+      if (d.result.length > limit) {
+        out.push(
+          h(
+            'p',
+            { className: 'muted row-limit' },
+            `Showing the first ${formatCount(limit)} of ${formatCount(d.result.length)} results. `,
+            showAll && h('button', { type: 'button', onclick: showAll }, `Show all ${formatCount(d.result.length)}`),
+          ),
+        );
       }
       return out;
     }

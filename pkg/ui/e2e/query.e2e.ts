@@ -1,0 +1,95 @@
+// The Query page's tools against a real server: history with a real Back,
+// Format, recent queries, stepping and picking the evaluation time, an
+// invalid time reported, and the table's row limit lifted.
+
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { runs, useEnv } from './env';
+
+const expr = (page: Page) => page.locator('.cm-content').textContent();
+const param = (page: Page, key: string) => new URL(page.url()).searchParams.get(key);
+
+/** run replaces the first panel's expression and presses Enter. */
+async function run(page: Page, text: string): Promise<void> {
+  await page.locator('.cm-content').click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(text);
+  await page.keyboard.press('Escape'); // close a completion list, if one opened
+  await page.keyboard.press('Enter');
+}
+
+describe.each(runs)('at %s', (name, prefix, withRules) => {
+  const env = useEnv(name, prefix, withRules);
+
+  it('goes Back to the previous query and Forward again', async () => {
+    const { page, done } = await env.visit('query?g0.expr=vector(111)&g0.tab=table');
+    await page.locator('table.result', { hasText: '111' }).waitFor();
+    await run(page, 'vector(222)');
+    await page.locator('table.result', { hasText: '222' }).waitFor();
+    expect(param(page, 'g0.expr')).toBe('vector(222)');
+    await page.goBack();
+    await page.locator('table.result', { hasText: '111' }).waitFor();
+    expect(await expr(page)).toBe('vector(111)');
+    expect(param(page, 'g0.expr')).toBe('vector(111)');
+    await page.goForward();
+    await page.locator('table.result', { hasText: '222' }).waitFor();
+    expect(await expr(page)).toBe('vector(222)');
+
+    // Both queries are in the recent-queries list; picking one runs it.
+    await page.getByRole('button', { name: 'History' }).click();
+    const items = page.getByRole('list', { name: 'Query history' }).getByRole('button');
+    expect(await items.allTextContents()).toEqual(expect.arrayContaining(['vector(222)', 'vector(111)']));
+    await items.filter({ hasText: 'vector(111)' }).click();
+    await page.locator('table.result', { hasText: '111' }).waitFor();
+    expect(param(page, 'g0.expr')).toBe('vector(111)');
+    await done('query-history');
+  });
+
+  it('formats the expression on the server', async () => {
+    const { page, done } = await env.visit(`query?g0.expr=${encodeURIComponent('sum(rate(up[5m]))by(job)')}&g0.tab=table`);
+    await page.locator('.stats', { hasText: 'Result' }).waitFor();
+    await page.getByRole('button', { name: 'Format' }).click();
+    await expect.poll(() => expr(page)).toBe('sum by (job) (rate(up[5m]))');
+    await done('query-format');
+  });
+
+  it('steps and picks the evaluation time, and reports an invalid one', async () => {
+    // time() at a fixed moment: the value is that moment in seconds.
+    const { page, done } = await env.visit('query?g0.expr=time()&g0.tab=table&g0.moment_input=2026-01-01%2000:00:00&g0.range_input=1h');
+    const value = page.locator('table.result tbody td').last();
+    await expect.poll(() => value.textContent()).toBe('1767225600');
+    await page.getByRole('button', { name: 'Evaluation time back 14s' }).click();
+    await expect.poll(() => value.textContent()).toBe('1767225586');
+    expect(param(page, 'g0.moment_input')).toBe('2025-12-31 23:59:46');
+    await page.getByRole('button', { name: 'Evaluation time forward 14s' }).click();
+    await expect.poll(() => value.textContent()).toBe('1767225600');
+
+    await page.getByLabel('Evaluation time picker').fill('2026-01-02T00:00:00');
+    await expect.poll(() => value.textContent()).toBe('1767312000');
+    expect(await page.getByLabel('Evaluation time', { exact: true }).inputValue()).toBe('2026-01-02 00:00:00');
+
+    await page.getByLabel('Evaluation time', { exact: true }).fill('yesterday-ish');
+    await page.getByLabel('Evaluation time', { exact: true }).press('Enter');
+    await page.getByRole('alert').filter({ hasText: 'Invalid time "yesterday-ish"' }).waitFor();
+    expect(await page.getByRole('alert').filter({ hasText: 'Invalid time' }).textContent()).toContain('still for 2026-01-02 00:00:00');
+    expect(await value.textContent()).toBe('1767312000');
+    expect(await page.getByLabel('Evaluation time', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    await done('query-eval-time');
+  });
+
+  it('shows more than 1,000 rows on request', async () => {
+    const { page, done } = await env.visit('query');
+    // Synthetic results: the test server has a handful of series.
+    const result = Array.from({ length: 1500 }, (_, i) => ({ metric: { __name__: 'many', i: String(i) }, value: [1767225600, String(i)] }));
+    await page.route('**/api/v1/query?*', (route) =>
+      route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }) }),
+    );
+    await run(page, 'many');
+    const rows = page.locator('table.result tbody tr');
+    await expect.poll(() => rows.count()).toBe(1000);
+    expect(await page.locator('.row-limit').textContent()).toContain('Showing the first 1,000 of 1,500 results.');
+    await page.getByRole('button', { name: 'Show all 1,500' }).click();
+    await expect.poll(() => rows.count()).toBe(1500);
+    await done('query-row-limit');
+  });
+});
