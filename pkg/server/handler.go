@@ -41,7 +41,7 @@ func (s *Server) handler(cors *regexp.Regexp) http.Handler {
 		CORSOrigin:    cors,
 		LookbackDelta: o.Query.LookbackDelta,
 		QueryTimeout:  o.Query.Timeout,
-		Gatherer:      s.reg,
+		Gatherer:      s.gatherer(),
 		Registerer:    s.reg,
 
 		Features:                   s.features,
@@ -68,7 +68,7 @@ func (s *Server) handler(cors *regexp.Regexp) http.Handler {
 		Reload:          func(ctx context.Context) error { return s.Reload(ctx) },
 		Quit:            s.Quit,
 		Version:         build,
-		Gatherer:        s.reg,
+		Gatherer:        s.gatherer(),
 		Registerer:      s.reg,
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mwitkow/go-conntrack"
 	toolkit "github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/prometheus/util/netconnlimit"
 )
@@ -74,6 +75,8 @@ func Listen(h http.Handler, o ServerOptions) (*Server, error) {
 		if sem != nil {
 			l = netconnlimit.SharedLimitListener(l, sem)
 		}
+		// Prometheus's net_conntrack_listener_* metrics.
+		l = conntrack.NewListener(l, conntrack.TrackWithName("http"))
 		s.listeners = append(s.listeners, l)
 	}
 	return s, nil
