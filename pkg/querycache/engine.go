@@ -1,0 +1,327 @@
+package querycache
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/util/stats"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// MaxBytes is the memory budget for cached results (--query.cache-size).
+	MaxBytes int64
+	// LookbackDelta is the engine's default lookback delta
+	// (--query.lookback-delta); queries may ask for another.
+	LookbackDelta time.Duration
+	// Tracker says when cached results become invalid. Required.
+	Tracker *Tracker
+	// StartTime returns the oldest timestamp storage holds (ms); steps
+	// reading older samples are neither cached nor served from the cache,
+	// so retention dropping samples cannot leave a stale step behind.
+	StartTime func() (int64, error)
+	// Parser parses queries as the engine does.
+	Parser     parser.Parser
+	Registerer prometheus.Registerer
+}
+
+// Engine is a promql.QueryEngine whose range queries reuse the cached steps
+// of earlier identical queries.
+type Engine struct {
+	inner promql.QueryEngine
+	o     Options
+	store *store
+
+	queries *prometheus.CounterVec
+	steps   *prometheus.CounterVec
+}
+
+// Results of a range query as the cache saw it.
+const (
+	resultHit     = "hit"     // every step from the cache
+	resultPartial = "partial" // some steps from the cache
+	resultMiss    = "miss"    // cacheable, nothing cached
+	resultBypass  = "bypass"  // not cacheable (see plan.go), or fell back
+)
+
+// NewEngine wraps inner. Instant queries pass through.
+func NewEngine(inner promql.QueryEngine, o Options) *Engine {
+	e := &Engine{
+		inner: inner,
+		o:     o,
+		store: newStore(o.MaxBytes, o.Registerer),
+		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "miniprom_query_cache_range_queries_total",
+			Help: "Range queries by what the results cache could do for them: hit (every step cached), partial, miss, bypass (not cacheable, or evaluated uncached after an error or annotation).",
+		}, []string{"result"}),
+		steps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "miniprom_query_cache_steps_total",
+			Help: "Steps of cacheable range queries, by whether they were served from the cache (hit) or evaluated (miss).",
+		}, []string{"result"}),
+	}
+	for _, r := range []string{resultHit, resultPartial, resultMiss, resultBypass} {
+		e.queries.WithLabelValues(r)
+	}
+	if o.Registerer != nil {
+		o.Registerer.MustRegister(e.queries, e.steps)
+	}
+	return e
+}
+
+// NewInstantQuery implements promql.QueryEngine; instant queries are not
+// cached.
+func (e *Engine) NewInstantQuery(ctx context.Context, q storage.Queryable, opts promql.QueryOpts, qs string, ts time.Time) (promql.Query, error) {
+	return e.inner.NewInstantQuery(ctx, q, opts, qs, ts)
+}
+
+// NewRangeQuery implements promql.QueryEngine. The engine builds the query
+// for the whole range as usual, which validates it; Exec then decides what
+// to evaluate.
+func (e *Engine) NewRangeQuery(ctx context.Context, q storage.Queryable, opts promql.QueryOpts, qs string, start, end time.Time, step time.Duration) (promql.Query, error) {
+	full, err := e.inner.NewRangeQuery(ctx, q, opts, qs, start, end, step)
+	if err != nil {
+		return nil, err
+	}
+	cq := &query{Query: full, e: e, queryable: q, opts: opts, qs: qs,
+		start: start.UnixMilli(), end: end.UnixMilli(), step: step.Milliseconds()}
+	if cq.step > 0 {
+		// The engine's last step; the end need not be on the grid.
+		cq.end = cq.start + (cq.end-cq.start)/cq.step*cq.step
+	}
+	cq.lookback = lookbackOf(opts, e.o.LookbackDelta)
+	cq.plan, cq.cacheable = e.planFor(opts, qs, start, step, cq.lookback)
+	if cq.cacheable {
+		cq.key = cacheKey(qs, cq.start, cq.step, cq.lookback, opts)
+	}
+	return cq, nil
+}
+
+func (e *Engine) planFor(opts promql.QueryOpts, qs string, start time.Time, step, lookback time.Duration) (plan, bool) {
+	if e.o.MaxBytes <= 0 || step <= 0 || step%time.Millisecond != 0 || start.UnixNano()%int64(time.Millisecond) != 0 {
+		return plan{}, false
+	}
+	if opts != nil && opts.EnablePerStepStats() {
+		return plan{}, false // per-step statistics describe an evaluation
+	}
+	expr, err := e.o.Parser.ParseExpr(qs)
+	if err != nil {
+		return plan{}, false
+	}
+	p, err := planFor(expr, lookback)
+	return p, err == nil
+}
+
+func lookbackOf(opts promql.QueryOpts, dflt time.Duration) time.Duration {
+	if opts != nil && opts.LookbackDelta() > 0 {
+		return opts.LookbackDelta()
+	}
+	return dflt
+}
+
+// cacheKey names what determines a step's value besides its time: the query
+// text, the step grid (step and phase), the lookback delta and whether start
+// timestamps are used.
+func cacheKey(qs string, start, step int64, lookback time.Duration, opts promql.QueryOpts) string {
+	phase := ((start % step) + step) % step
+	st := "-"
+	if opts != nil && opts.UseStartTimestamps() != nil {
+		st = fmt.Sprint(*opts.UseStartTimestamps())
+	}
+	return fmt.Sprintf("%d\x00%d\x00%d\x00%s\x00%s", step, phase, lookback.Milliseconds(), st, qs)
+}
+
+// query is a range query that may be answered partly from the cache. The
+// embedded query is the engine's for the whole range: it gives the
+// statement and string, and it is what runs when the cache cannot help.
+type query struct {
+	promql.Query
+	e         *Engine
+	queryable storage.Queryable
+	opts      promql.QueryOpts
+	qs        string
+
+	start, end, step int64 // ms; end is the last step, on the grid
+	lookback         time.Duration
+	cacheable        bool
+	plan             plan
+	key              string
+
+	cancel context.CancelFunc
+	stats  *stats.Statistics
+}
+
+// Exec implements promql.Query.
+func (q *query) Exec(ctx context.Context) *promql.Result {
+	if !q.cacheable {
+		q.e.queries.WithLabelValues(resultBypass).Inc()
+		return q.Query.Exec(ctx)
+	}
+	ctx, q.cancel = context.WithCancel(ctx)
+	res, ok := q.execCached(ctx)
+	if !ok {
+		q.e.queries.WithLabelValues(resultBypass).Inc()
+		q.stats = nil
+		return q.Query.Exec(ctx)
+	}
+	return res
+}
+
+// execCached answers from the cache and evaluates the missing steps. It
+// reports false when the answer must come from a whole uncached evaluation
+// instead: a piece failed or carried annotations (whose text and order are
+// the engine's to give), or the cache was invalidated meanwhile.
+func (q *query) execCached(ctx context.Context) (*promql.Result, bool) {
+	t := q.e.o.Tracker
+	gen := t.Generation()
+	// A step may be cached once every sample it reads is older than the
+	// watermark by a lookback delta.
+	cutoff := clamp(t.Watermark()) - q.lookback.Milliseconds()
+	oldest, err := q.e.o.StartTime()
+	if err != nil {
+		return nil, false
+	}
+
+	var cached promql.Matrix
+	from, to := int64(1), int64(0) // the cached steps used, empty
+	ext := q.e.store.get(q.key, gen)
+	if ext != nil {
+		from = max(q.start, ext.start, q.alignUp(clamp(oldest)-q.plan.readFrom))
+		to = min(q.end, ext.end)
+		if from <= to {
+			cached = within(ext.matrix, from, to)
+		}
+	}
+
+	q.stats = &stats.Statistics{Timers: stats.NewQueryTimers(), Samples: stats.NewQuerySamples(false)}
+	timer := q.stats.Timers.GetTimer(stats.ExecTotalTime).Start()
+	defer timer.Stop()
+
+	var parts []promql.Matrix
+	evaluate := func(s, e int64) bool {
+		m, ok := q.evaluate(ctx, s, e)
+		parts = append(parts, m)
+		return ok
+	}
+	result := resultMiss
+	if from > to {
+		if !evaluate(q.start, q.end) {
+			return nil, false
+		}
+	} else {
+		result = resultPartial
+		if q.start < from && !evaluate(q.start, from-q.step) {
+			return nil, false
+		}
+		parts = append(parts, cached)
+		if to < q.end && !evaluate(to+q.step, q.end) {
+			return nil, false
+		}
+		if q.start == from && to == q.end {
+			result = resultHit
+		}
+	}
+	if from <= to && t.Generation() != gen {
+		// The cached steps may predate a change the evaluated ones saw.
+		return nil, false
+	}
+	mat := stitch(parts...)
+
+	steps := (q.end-q.start)/q.step + 1
+	cachedSteps := int64(0)
+	if from <= to {
+		cachedSteps = (to-from)/q.step + 1
+	}
+	q.e.steps.WithLabelValues(resultHit).Add(float64(cachedSteps))
+	q.e.steps.WithLabelValues(resultMiss).Add(float64(steps - cachedSteps))
+	q.e.queries.WithLabelValues(result).Inc()
+
+	q.remember(mat, gen, cutoff, ext)
+	return &promql.Result{Value: mat}, true
+}
+
+// remember caches the steps of mat that are final: those reading only
+// samples older than cutoff, and none older than the oldest sample storage
+// still holds after the evaluation.
+func (q *query) remember(mat promql.Matrix, gen uint64, cutoff int64, old *extent) {
+	oldest, err := q.e.o.StartTime()
+	if err != nil {
+		return
+	}
+	from := max(q.start, q.alignUp(clamp(oldest)-q.plan.readFrom))
+	to := min(q.end, q.alignDown(cutoff-1-q.plan.readTo))
+	if from > to || (old != nil && old.start == from && old.end == to) {
+		return
+	}
+	m := within(mat, from, to)
+	q.e.store.put(q.key, gen, q.e.o.Tracker.Generation(), &extent{start: from, end: to, matrix: m, bytes: sizeOf(m) + int64(len(q.key))})
+}
+
+// evaluate runs the engine over the steps in [s, e]. It reports false if the
+// evaluation failed or has annotations.
+func (q *query) evaluate(ctx context.Context, s, e int64) (promql.Matrix, bool) {
+	qry, err := q.e.inner.NewRangeQuery(ctx, q.queryable, q.opts, q.qs, time.UnixMilli(s), time.UnixMilli(e), time.Duration(q.step)*time.Millisecond)
+	if err != nil {
+		return nil, false
+	}
+	defer qry.Close()
+	res := qry.Exec(ctx)
+	if st := qry.Stats(); st != nil && st.Samples != nil {
+		q.stats.Samples.TotalSamples += st.Samples.TotalSamples
+		q.stats.Samples.SamplesRead += st.Samples.SamplesRead
+		q.stats.Samples.TotalSeries += st.Samples.TotalSeries
+		q.stats.Samples.PeakSamples = max(q.stats.Samples.PeakSamples, st.Samples.PeakSamples)
+	}
+	if res.Err != nil || len(res.Warnings) > 0 {
+		return nil, false
+	}
+	m, ok := res.Value.(promql.Matrix)
+	if !ok {
+		return nil, false
+	}
+	return ownedCopy(m), true
+}
+
+// clamp keeps timestamps (math.MinInt64 for "no samples yet", MaxInt64
+// for an empty head's start) far enough from the int64 limits that adding
+// a window to them cannot overflow.
+func clamp(t int64) int64 {
+	const limit = 1 << 61
+	return min(max(t, -limit), limit)
+}
+
+// alignUp is the first step at or after t; alignDown the last at or before.
+func (q *query) alignUp(t int64) int64 {
+	if t <= q.start {
+		return q.start
+	}
+	return q.start + (t-q.start+q.step-1)/q.step*q.step
+}
+
+func (q *query) alignDown(t int64) int64 {
+	if t < q.start {
+		return q.start - q.step
+	}
+	return q.start + (t-q.start)/q.step*q.step
+}
+
+// Stats implements promql.Query: the work of the evaluated steps when the
+// cache answered.
+func (q *query) Stats() *stats.Statistics {
+	if q.stats != nil {
+		return q.stats
+	}
+	return q.Query.Stats()
+}
+
+// Cancel implements promql.Query.
+func (q *query) Cancel() {
+	if q.cancel != nil {
+		q.cancel()
+	}
+	q.Query.Cancel()
+}

@@ -1,0 +1,102 @@
+package querycache
+
+import (
+	"errors"
+	"time"
+
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+)
+
+// plan says which samples a cacheable expression reads: at step t, those in
+// [t+readFrom, t+readTo] (ms).
+type plan struct {
+	readFrom, readTo int64
+}
+
+// errBypass marks an expression the cache does not prove safe.
+var errBypass = errors.New("not cacheable")
+
+// stableFunctions are the functions whose value at step t depends only on
+// their arguments at t (and, for range functions, on the samples in a range
+// fixed relative to t). time() and the date functions return t or a
+// function of it. Experimental functions are left out until someone checks
+// them, and so are start(), end(), range() and step(), which depend on the
+// query's window.
+var stableFunctions = map[string]bool{
+	"abs": true, "absent": true, "absent_over_time": true, "acos": true, "acosh": true,
+	"asin": true, "asinh": true, "atan": true, "atanh": true, "avg_over_time": true,
+	"ceil": true, "changes": true, "clamp": true, "clamp_max": true, "clamp_min": true,
+	"cos": true, "cosh": true, "count_over_time": true, "days_in_month": true,
+	"day_of_month": true, "day_of_week": true, "day_of_year": true, "deg": true,
+	"delta": true, "deriv": true, "exp": true, "floor": true,
+	"histogram_avg": true, "histogram_count": true, "histogram_sum": true,
+	"histogram_stddev": true, "histogram_stdvar": true, "histogram_fraction": true,
+	"histogram_quantile": true, "hour": true, "idelta": true, "increase": true,
+	"irate": true, "label_replace": true, "label_join": true, "last_over_time": true,
+	"ln": true, "log10": true, "log2": true, "max_over_time": true, "min_over_time": true,
+	"minute": true, "month": true, "pi": true, "predict_linear": true,
+	"present_over_time": true, "quantile_over_time": true, "rad": true, "rate": true,
+	"resets": true, "round": true, "scalar": true, "sgn": true, "sin": true, "sinh": true,
+	"sort": true, "sort_desc": true, "sqrt": true, "stddev_over_time": true,
+	"stdvar_over_time": true, "sum_over_time": true, "tan": true, "tanh": true,
+	"time": true, "timestamp": true, "vector": true, "year": true,
+}
+
+// stableAggregations are the aggregation operators that combine the samples
+// of one step; limitk and limit_ratio are experimental and left out.
+var stableAggregations = map[parser.ItemType]bool{
+	parser.SUM: true, parser.AVG: true, parser.COUNT: true, parser.MIN: true,
+	parser.MAX: true, parser.GROUP: true, parser.STDDEV: true, parser.STDVAR: true,
+	parser.TOPK: true, parser.BOTTOMK: true, parser.COUNT_VALUES: true,
+	parser.QUANTILE: true,
+}
+
+// planFor returns the plan of expr, or errBypass when the value at a step
+// might depend on anything but that step's time and data: the window of the
+// query (@ start()/end(), start(), step(), ...), an absolute time (@ 123),
+// subqueries (whose inner steps the cache does not model), or experimental
+// syntax. It allows what it knows and refuses the rest, so new PromQL
+// features bypass the cache until they are added here.
+func planFor(expr parser.Expr, lookback time.Duration) (plan, error) {
+	ok := true
+	parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {
+		switch n := node.(type) {
+		case *parser.VectorSelector:
+			if n.Timestamp != nil || n.StartOrEnd != 0 || n.OriginalOffsetExpr != nil || n.Anchored || n.Smoothed {
+				ok = false
+			}
+		case *parser.MatrixSelector:
+			if n.RangeExpr != nil {
+				ok = false
+			}
+		case *parser.Call:
+			if !stableFunctions[n.Func.Name] {
+				ok = false
+			}
+		case *parser.AggregateExpr:
+			if !stableAggregations[n.Op] {
+				ok = false
+			}
+		case nil, *parser.BinaryExpr, *parser.UnaryExpr, *parser.ParenExpr,
+			*parser.NumberLiteral, *parser.StringLiteral, parser.Expressions:
+			// Walk ends each node's children with a nil.
+		default:
+			// Subqueries, step-invariant wrappers, duration expressions and
+			// whatever PromQL grows next.
+			ok = false
+		}
+		if !ok {
+			return errBypass
+		}
+		return nil
+	})
+	if !ok {
+		return plan{}, errBypass
+	}
+	// The selectors' time ranges at a single step at t=0 are the offsets of
+	// the window read at any step t, since nothing here pins a time.
+	zero := time.UnixMilli(0)
+	from, to := promql.FindMinMaxTime(&parser.EvalStmt{Expr: expr, Start: zero, End: zero, LookbackDelta: lookback})
+	return plan{readFrom: from, readTo: to}, nil
+}
