@@ -40,6 +40,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		lookback    = model.Duration(5 * time.Minute)
 		flushDL     = model.Duration(time.Minute)
 		retSize     units.Base2Bytes
+		cacheSize   units.Base2Bytes
 	)
 	a := kingpin.New(filepath.Base(os.Args[0]), "miniprom, a small Prometheus-compatible server with TLS and an in-memory TSDB.").
 		UsageWriter(stdout).ErrorWriter(stderr).Terminate(nil)
@@ -88,6 +89,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Default("20").IntVar(&o.Query.MaxConcurrency)
 	a.Flag("query.max-samples", "Maximum number of samples a single query can load into memory. Note that queries will fail if they try to load more samples than this into memory, so this also limits the number of samples a query can return.").
 		Default("50000000").IntVar(&o.Query.MaxSamples)
+	a.Flag("query.cache-size", "Memory for cached range query results, reused when a dashboard asks again with its window slid forward (miniprom only). 0 turns the cache off. Units: B, KB, MB, GB, based on powers of 2.").
+		Default("64MB").BytesVar(&cacheSize)
 	pf := addPrometheusFlags(a)
 	promslogflag.AddFlags(a, &logCfg)
 
@@ -116,6 +119,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	o.Retention = time.Duration(retention)
 	o.RemoteFlushDeadline = time.Duration(flushDL)
 	o.RetentionSize = int64(retSize)
+	o.QueryCacheSize = int64(cacheSize)
+	if cacheSize == 0 {
+		o.QueryCacheSize = -1 // off; zero in Options means the default
+	}
 	o.Query.Timeout = time.Duration(qTimeout)
 	o.Query.LookbackDelta = time.Duration(lookback)
 	o.Flags = statusFlags(a)

@@ -3,6 +3,7 @@ package querycache
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -151,6 +152,7 @@ type query struct {
 	plan             plan
 	key              string
 
+	mu     sync.Mutex // guards cancel: Cancel may come from another goroutine
 	cancel context.CancelFunc
 	stats  *stats.Statistics
 }
@@ -161,8 +163,31 @@ func (q *query) Exec(ctx context.Context) *promql.Result {
 		q.e.queries.WithLabelValues(resultBypass).Inc()
 		return q.Query.Exec(ctx)
 	}
-	ctx, q.cancel = context.WithCancel(ctx)
-	res, ok := q.execCached(ctx)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	q.mu.Lock()
+	q.cancel = cancel
+	q.mu.Unlock()
+
+	t := q.e.o.Tracker
+	gen := t.Generation()
+	// A step may be cached once every sample it reads is older than the
+	// watermark by a lookback delta.
+	cutoff := clamp(t.Watermark()) - q.lookback.Milliseconds()
+	oldest, err := q.e.o.StartTime()
+	if err != nil {
+		return q.Query.Exec(ctx)
+	}
+	ext := q.e.store.get(q.key, gen)
+	from, to := int64(1), int64(0) // the cached steps to use; none
+	if ext != nil {
+		from = max(q.start, ext.start, q.alignUp(clamp(oldest)-q.plan.readFrom))
+		to = min(q.end, ext.end)
+	}
+	if from > to {
+		return q.execMiss(ctx, gen, cutoff, ext)
+	}
+	res, ok := q.execPartial(ctx, gen, cutoff, ext, from, to)
 	if !ok {
 		q.e.queries.WithLabelValues(resultBypass).Inc()
 		q.stats = nil
@@ -171,32 +196,31 @@ func (q *query) Exec(ctx context.Context) *promql.Result {
 	return res
 }
 
-// execCached answers from the cache and evaluates the missing steps. It
-// reports false when the answer must come from a whole uncached evaluation
-// instead: a piece failed or carried annotations (whose text and order are
-// the engine's to give), or the cache was invalidated meanwhile.
-func (q *query) execCached(ctx context.Context) (*promql.Result, bool) {
-	t := q.e.o.Tracker
-	gen := t.Generation()
-	// A step may be cached once every sample it reads is older than the
-	// watermark by a lookback delta.
-	cutoff := clamp(t.Watermark()) - q.lookback.Milliseconds()
-	oldest, err := q.e.o.StartTime()
-	if err != nil {
-		return nil, false
+// execMiss evaluates the whole range as the engine would without the cache
+// and caches the final steps of an answer without annotations.
+func (q *query) execMiss(ctx context.Context, gen uint64, cutoff int64, old *extent) *promql.Result {
+	res := q.Query.Exec(ctx)
+	if res.Err != nil || len(res.Warnings) > 0 {
+		q.e.queries.WithLabelValues(resultBypass).Inc()
+		return res
 	}
-
-	var cached promql.Matrix
-	from, to := int64(1), int64(0) // the cached steps used, empty
-	ext := q.e.store.get(q.key, gen)
-	if ext != nil {
-		from = max(q.start, ext.start, q.alignUp(clamp(oldest)-q.plan.readFrom))
-		to = min(q.end, ext.end)
-		if from <= to {
-			cached = within(ext.matrix, from, to)
-		}
+	mat, ok := res.Value.(promql.Matrix)
+	if !ok {
+		return res
 	}
+	q.e.queries.WithLabelValues(resultMiss).Inc()
+	q.e.steps.WithLabelValues(resultMiss).Add(float64((q.end-q.start)/q.step + 1))
+	// The engine recycles the answer's memory when the query is closed.
+	q.remember(mat, gen, cutoff, old, ownedCopy)
+	return res
+}
 
+// execPartial answers from the cached steps in [from, to] and evaluates the
+// steps before and after. It reports false when the answer must come from
+// a whole uncached evaluation instead: a piece failed or carried
+// annotations (whose text and order are the engine's to give), or the cache
+// was invalidated meanwhile.
+func (q *query) execPartial(ctx context.Context, gen uint64, cutoff int64, ext *extent, from, to int64) (*promql.Result, bool) {
 	q.stats = &stats.Statistics{Timers: stats.NewQueryTimers(), Samples: stats.NewQuerySamples(false)}
 	timer := q.stats.Timers.GetTimer(stats.ExecTotalTime).Start()
 	defer timer.Stop()
@@ -207,47 +231,37 @@ func (q *query) execCached(ctx context.Context) (*promql.Result, bool) {
 		parts = append(parts, m)
 		return ok
 	}
-	result := resultMiss
-	if from > to {
-		if !evaluate(q.start, q.end) {
-			return nil, false
-		}
-	} else {
-		result = resultPartial
-		if q.start < from && !evaluate(q.start, from-q.step) {
-			return nil, false
-		}
-		parts = append(parts, cached)
-		if to < q.end && !evaluate(to+q.step, q.end) {
-			return nil, false
-		}
-		if q.start == from && to == q.end {
-			result = resultHit
-		}
+	if q.start < from && !evaluate(q.start, from-q.step) {
+		return nil, false
 	}
-	if from <= to && t.Generation() != gen {
+	parts = append(parts, within(ext.matrix, from, to))
+	if to < q.end && !evaluate(to+q.step, q.end) {
+		return nil, false
+	}
+	if q.e.o.Tracker.Generation() != gen {
 		// The cached steps may predate a change the evaluated ones saw.
 		return nil, false
 	}
 	mat := stitch(parts...)
 
-	steps := (q.end-q.start)/q.step + 1
-	cachedSteps := int64(0)
-	if from <= to {
-		cachedSteps = (to-from)/q.step + 1
+	result := resultPartial
+	if q.start == from && to == q.end {
+		result = resultHit
 	}
-	q.e.steps.WithLabelValues(resultHit).Add(float64(cachedSteps))
-	q.e.steps.WithLabelValues(resultMiss).Add(float64(steps - cachedSteps))
+	cachedSteps := (to-from)/q.step + 1
 	q.e.queries.WithLabelValues(result).Inc()
+	q.e.steps.WithLabelValues(resultHit).Add(float64(cachedSteps))
+	q.e.steps.WithLabelValues(resultMiss).Add(float64((q.end-q.start)/q.step + 1 - cachedSteps))
 
-	q.remember(mat, gen, cutoff, ext)
+	// The pieces are copies, the cached steps immutable: share them.
+	q.remember(mat, gen, cutoff, ext, func(m promql.Matrix) promql.Matrix { return m })
 	return &promql.Result{Value: mat}, true
 }
 
 // remember caches the steps of mat that are final: those reading only
 // samples older than cutoff, and none older than the oldest sample storage
 // still holds after the evaluation.
-func (q *query) remember(mat promql.Matrix, gen uint64, cutoff int64, old *extent) {
+func (q *query) remember(mat promql.Matrix, gen uint64, cutoff int64, old *extent, own func(promql.Matrix) promql.Matrix) {
 	oldest, err := q.e.o.StartTime()
 	if err != nil {
 		return
@@ -257,7 +271,7 @@ func (q *query) remember(mat promql.Matrix, gen uint64, cutoff int64, old *exten
 	if from > to || (old != nil && old.start == from && old.end == to) {
 		return
 	}
-	m := within(mat, from, to)
+	m := own(within(mat, from, to))
 	q.e.store.put(q.key, gen, q.e.o.Tracker.Generation(), &extent{start: from, end: to, matrix: m, bytes: sizeOf(m) + int64(len(q.key))})
 }
 
@@ -320,8 +334,10 @@ func (q *query) Stats() *stats.Statistics {
 
 // Cancel implements promql.Query.
 func (q *query) Cancel() {
+	q.mu.Lock()
 	if q.cancel != nil {
 		q.cancel()
 	}
+	q.mu.Unlock()
 	q.Query.Cancel()
 }

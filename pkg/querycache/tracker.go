@@ -2,11 +2,13 @@ package querycache
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
@@ -216,6 +218,16 @@ type appenderV2 struct {
 func (a *appenderV2) Append(ref storage.SeriesRef, l labels.Labels, st, ts int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, opts storage.AppendV2Options) (storage.SeriesRef, error) {
 	a.span.add(ts)
 	return a.AppenderV2.Append(ref, l, st, ts, v, h, fh, opts)
+}
+
+// AppendExemplars passes exemplars on: the remote write receivers need an
+// storage.ExemplarAppenderV2, and exemplars change no query result.
+func (a *appenderV2) AppendExemplars(ref storage.SeriesRef, l labels.Labels, es []exemplar.Exemplar) (storage.SeriesRef, error) {
+	ea, ok := a.AppenderV2.(storage.ExemplarAppenderV2)
+	if !ok {
+		return 0, fmt.Errorf("%T cannot append exemplars", a.AppenderV2)
+	}
+	return ea.AppendExemplars(ref, l, es)
 }
 
 func (a *appenderV2) Commit() error   { return a.span.commit(a.AppenderV2.Commit()) }

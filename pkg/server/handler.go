@@ -18,8 +18,8 @@ func (s *Server) handler(cors *regexp.Regexp) http.Handler {
 	build := buildInfo()
 	v1 := api.New(api.Options{
 		Logger:        s.logger.With("component", "api"),
-		QueryEngine:   s.engine,
-		Storage:       s.storage,
+		QueryEngine:   s.qcache.engine,
+		Storage:       s.qcache.storage,
 		DBDir:         s.storage.Dir(),
 		Config:        s.config,
 		ScrapeManager: s.scrape,

@@ -58,6 +58,10 @@ type Options struct {
 	// the config file's storage.tsdb.retention.size takes precedence.
 	RetentionSize int64
 	Query         storage.EngineOptions // --query.*
+	// QueryCacheSize is --query.cache-size, the range query results cache's
+	// memory budget in bytes: zero means DefaultQueryCacheSize, negative
+	// turns the cache off.
+	QueryCacheSize int64
 
 	// Flags are all command-line flags, for /api/v1/status/flags.
 	Flags map[string]string
@@ -119,6 +123,9 @@ func (o *Options) validate() error {
 	}
 	if o.Query.MaxSamples == 0 {
 		o.Query.MaxSamples = 50_000_000
+	}
+	if o.QueryCacheSize == 0 {
+		o.QueryCacheSize = DefaultQueryCacheSize
 	}
 	if o.Query.MaxConcurrency == 0 {
 		o.Query.MaxConcurrency = 20

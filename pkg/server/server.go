@@ -44,6 +44,7 @@ type Server struct {
 
 	storage  *storage.Storage
 	engine   *promql.Engine
+	qcache   *queryCache // wraps engine and storage for the API (querycache.go)
 	scrape   *scrape.Manager
 	rules    *rules.Manager
 	notifier *notifier.Manager
@@ -138,6 +139,7 @@ func New(o Options) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("create query engine: %w", err)
 	}
+	s.qcache = newQueryCache(logger, reg, s.storage, s.engine, o)
 	if err := s.startManagers(cfg); err != nil {
 		return nil, err
 	}
@@ -185,7 +187,7 @@ func (s *Server) startManagers(cfg *config.Config) error {
 		EnableZstdScrape:         f.ZstdScrape,
 		SynthesizeST:             f.SynthesizeST,
 		FeatureRegistry:          s.features,
-	}, logger.With("component", "scrape manager"), logging.NewJSONFileLogger, nil, s.storage, reg)
+	}, logger.With("component", "scrape manager"), logging.NewJSONFileLogger, nil, s.qcache.appendable(), reg)
 	if err != nil {
 		return fmt.Errorf("create scrape manager: %w", err)
 	}
@@ -199,7 +201,7 @@ func (s *Server) startManagers(cfg *config.Config) error {
 
 	s.rules = rules.NewManager(&rules.ManagerOptions{
 		NameValidationScheme:   cfg.GlobalConfig.MetricNameValidationScheme,
-		AppendableV2:           s.storage,
+		AppendableV2:           s.qcache.appendable(),
 		Queryable:              s.storage,
 		QueryFunc:              rules.EngineQueryFunc(s.engine, s.storage),
 		NotifyFunc:             rules.SendAlerts(s.notifier, s.externalURL.String()),

@@ -1,0 +1,106 @@
+package querycache
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPlan(t *testing.T) {
+	const lookback = 5 * time.Minute
+	for _, tc := range []struct {
+		expr             string
+		cacheable        bool
+		readFrom, readTo int64 // ms, relative to the step
+	}{
+		{expr: "up", cacheable: true, readFrom: -300_000 + 1},
+		{expr: `sum by (instance) (rate(x_total[5m]))`, cacheable: true, readFrom: -300_000 + 1},
+		{expr: "rate(x_total[10m] offset 1h)", cacheable: true, readFrom: -4_200_000 + 1, readTo: -3_600_000},
+		{expr: "x offset -2m", cacheable: true, readFrom: -180_000 + 1, readTo: 120_000},
+		{expr: "time() - timestamp(x)", cacheable: true, readFrom: -300_000 + 1},
+		{expr: "vector(1)", cacheable: true},
+		{expr: `histogram_quantile(0.9, sum by (le) (rate(b_bucket[5m])))`, cacheable: true, readFrom: -300_000 + 1},
+		{expr: `topk(3, count by (job) (up))`, cacheable: true, readFrom: -300_000 + 1},
+
+		{expr: "x @ 1700000000"},
+		{expr: "x @ start()"},
+		{expr: "rate(x[5m] @ end())"},
+		{expr: "max_over_time(rate(x[1m])[10m:1m])"},
+		{expr: "limitk(2, x)"},
+		{expr: "sort_by_label(x, \"job\")"},
+		{expr: "mad_over_time(x[5m])"},
+	} {
+		t.Run(tc.expr, func(t *testing.T) {
+			p := parser.NewParser(parser.Options{EnableExperimentalFunctions: true})
+			expr, err := p.ParseExpr(tc.expr)
+			require.NoError(t, err)
+			pl, err := planFor(expr, lookback)
+			if !tc.cacheable {
+				require.ErrorIs(t, err, errBypass)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, plan{readFrom: tc.readFrom, readTo: tc.readTo}, pl)
+		})
+	}
+}
+
+// countingAppendable counts commits, to check the tracker passes them on.
+type countingAppendable struct{ commits int }
+
+func (c *countingAppendable) Appender(context.Context) storage.Appender { return &countingAppender{c: c} }
+
+type countingAppender struct {
+	storage.Appender
+	c *countingAppendable
+}
+
+func (a *countingAppender) Append(storage.SeriesRef, labels.Labels, int64, float64) (storage.SeriesRef, error) {
+	return 0, nil
+}
+func (a *countingAppender) Commit() error   { a.c.commits++; return nil }
+func (a *countingAppender) Rollback() error { return nil }
+
+func TestTracker(t *testing.T) {
+	now := time.UnixMilli(10_000_000)
+	tr := NewTracker(time.Minute, func() time.Time { return now }, nil)
+	inner := &countingAppendable{}
+	app := tr.Appendable(inner)
+	write := func(ts ...int64) {
+		a := app.Appender(context.Background())
+		for _, t := range ts {
+			_, _ = a.Append(0, labels.EmptyLabels(), t, 1)
+		}
+		require.NoError(t, a.Commit())
+	}
+
+	// Before any sample nothing is final.
+	require.Less(t, tr.Watermark(), int64(0))
+	write(9_990_000)
+	require.Equal(t, 1, inner.commits)
+	require.Equal(t, int64(9_990_000-60_000), tr.Watermark(), "a minute behind the newest sample")
+	gen := tr.Generation()
+
+	write(9_950_000) // 40s behind: in time
+	require.Equal(t, gen, tr.Generation())
+	write(9_920_000) // 70s behind: a backfill
+	require.Equal(t, gen+1, tr.Generation())
+
+	// A rolled back batch wrote nothing.
+	a := app.Appender(context.Background())
+	_, _ = a.Append(0, labels.EmptyLabels(), 1, 1)
+	require.NoError(t, a.Rollback())
+	require.Equal(t, gen+1, tr.Generation())
+
+	// Samples from the future do not move the watermark past now.
+	write(20_000_000)
+	require.Equal(t, int64(10_000_000-60_000), tr.Watermark())
+	// And the watermark never moves back, even with the clock.
+	now = now.Add(-time.Hour)
+	require.Equal(t, int64(10_000_000-60_000), tr.Watermark())
+}

@@ -1,0 +1,77 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	promstorage "github.com/prometheus/prometheus/storage"
+
+	"github.com/miniprom/miniprom/pkg/api"
+	"github.com/miniprom/miniprom/pkg/querycache"
+	"github.com/miniprom/miniprom/pkg/storage"
+)
+
+// DefaultQueryCacheSize is the range query results cache's memory budget
+// when Options.QueryCacheSize is zero: room for a few hundred dashboard
+// panels (a 6h panel of 100 series at a 30s step holds about 1 MiB).
+const DefaultQueryCacheSize = 64 << 20
+
+// queryCache is the range query results cache (pkg/querycache) wired into
+// the server: everything that writes samples goes through its tracker, so
+// that backfill invalidates it; admin deletes and reloads invalidate it too.
+type queryCache struct {
+	tracker *querycache.Tracker
+	engine  promql.QueryEngine
+	// storage is what the API reads and writes: the storage, with the
+	// receivers' appenders and the admin deletes tracked.
+	storage api.Storage
+}
+
+func newQueryCache(logger *slog.Logger, reg prometheus.Registerer, st *storage.Storage, engine *promql.Engine, o Options) *queryCache {
+	tracker := querycache.NewTracker(0, nil, reg)
+	c := &queryCache{
+		tracker: tracker,
+		engine:  engine,
+		storage: trackedStorage{Storage: st, tracker: tracker},
+	}
+	if o.QueryCacheSize < 0 {
+		logger.Info("Range query results cache is off (--query.cache-size=0)")
+		return c
+	}
+	c.engine = querycache.NewEngine(engine, querycache.Options{
+		MaxBytes:      o.QueryCacheSize,
+		LookbackDelta: o.Query.LookbackDelta,
+		Tracker:       tracker,
+		StartTime:     st.StartTime,
+		Parser:        parser.NewParser(parser.Options{}),
+		Registerer:    reg,
+	})
+	return c
+}
+
+// appendable is the storage as the scrape and rule managers must write to it.
+func (c *queryCache) appendable() promstorage.AppendableV2 { return c.storage }
+
+// trackedStorage reports every write and delete to the tracker.
+type trackedStorage struct {
+	api.Storage
+	tracker *querycache.Tracker
+}
+
+func (s trackedStorage) Appender(ctx context.Context) promstorage.Appender {
+	return s.tracker.Appendable(s.Storage).Appender(ctx)
+}
+
+func (s trackedStorage) AppenderV2(ctx context.Context) promstorage.AppenderV2 {
+	return s.tracker.AppendableV2(s.Storage).AppenderV2(ctx)
+}
+
+// Delete invalidates after the delete, whether or not it failed halfway.
+func (s trackedStorage) Delete(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) error {
+	defer s.tracker.Invalidate()
+	return s.Storage.Delete(ctx, mint, maxt, ms...)
+}

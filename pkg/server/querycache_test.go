@@ -1,0 +1,154 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/prompb"
+	"github.com/stretchr/testify/require"
+
+	"github.com/miniprom/miniprom/pkg/server"
+)
+
+// rwSeries is a remote write 1.0 body with one series.
+func rwSeries(t *testing.T, lbls map[string]string, samples []prompb.Sample) []byte {
+	t.Helper()
+	ts := prompb.TimeSeries{Samples: samples}
+	ts.Labels = append(ts.Labels, prompb.Label{Name: "__name__", Value: lbls["__name__"]})
+	for k, v := range lbls {
+		if k != "__name__" {
+			ts.Labels = append(ts.Labels, prompb.Label{Name: k, Value: v})
+		}
+	}
+	b, err := (&prompb.WriteRequest{Timeseries: []prompb.TimeSeries{ts}}).Marshal()
+	require.NoError(t, err)
+	return snappy.Encode(nil, b)
+}
+
+func (ts *testServer) remoteWrite(body []byte) {
+	ts.t.Helper()
+	resp, b := ts.postBody("/api/v1/write", body, map[string]string{
+		"Content-Type": rw1ContentType, "Content-Encoding": "snappy", "X-Prometheus-Remote-Write-Version": "0.1.0",
+	})
+	require.Equal(ts.t, http.StatusNoContent, resp.StatusCode, b)
+}
+
+// queryRangeSeries returns the label sets a range query answers with.
+func (ts *testServer) queryRangeSeries(q string, start, end time.Time, step time.Duration) []map[string]string {
+	ts.t.Helper()
+	v := url.Values{"query": {q}, "start": {fmt.Sprint(start.Unix())}, "end": {fmt.Sprint(end.Unix())}, "step": {step.String()}}
+	code, r := ts.api("/api/v1/query_range?" + v.Encode())
+	require.Equal(ts.t, http.StatusOK, code, r.Error)
+	var data struct {
+		Result []struct {
+			Metric map[string]string `json:"metric"`
+		} `json:"result"`
+	}
+	require.NoError(ts.t, json.Unmarshal(r.Data, &data))
+	var out []map[string]string
+	for _, s := range data.Result {
+		out = append(out, s.Metric)
+	}
+	return out
+}
+
+// metricValue reads one of the server's self-metrics.
+func (ts *testServer) metricValue(name string, labels map[string]string) float64 {
+	ts.t.Helper()
+	mfs, err := ts.Registry().Gather()
+	require.NoError(ts.t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if labels[lp.GetName()] != lp.GetValue() {
+					continue next
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				return m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	ts.t.Fatalf("no metric %s%v", name, labels)
+	return 0
+}
+
+// A dashboard's second look at the same window comes from the cache, and
+// what makes cached steps wrong (a backfilled sample, an admin delete)
+// drops them: the answers follow the data.
+func TestQueryCacheFollowsBackfillAndDeletes(t *testing.T) {
+	ts := startServer(t, serverConfig{
+		prometheusYML: "global: {}\n",
+		options: func(o *server.Options) {
+			o.EnableRemoteWriteReceiver = true
+			o.EnableAdminAPI = true
+		},
+	})
+	now := time.Now().Truncate(time.Minute)
+	var samples []prompb.Sample
+	for at := now.Add(-time.Hour); !at.After(now); at = at.Add(15 * time.Second) {
+		samples = append(samples, prompb.Sample{Timestamp: at.UnixMilli(), Value: float64(at.Unix() % 1000)})
+	}
+	ts.remoteWrite(rwSeries(t, map[string]string{"__name__": "dash_metric", "source": "live"}, samples))
+
+	// A window ending 20 minutes ago is final: every step can be cached.
+	start, end := now.Add(-50*time.Minute), now.Add(-20*time.Minute)
+	hits := func() float64 {
+		return ts.metricValue("miniprom_query_cache_range_queries_total", map[string]string{"result": "hit"})
+	}
+	require.Len(t, ts.queryRangeSeries("dash_metric", start, end, 30*time.Second), 1)
+	before := hits()
+	require.Len(t, ts.queryRangeSeries("dash_metric", start, end, 30*time.Second), 1)
+	require.Equal(t, before+1, hits(), "the second identical query came from the cache")
+
+	// A new series backfilled into the window: the cached answer is stale.
+	invalidations := ts.metricValue("miniprom_query_cache_invalidations_total", nil)
+	ts.remoteWrite(rwSeries(t, map[string]string{"__name__": "dash_metric", "source": "late"},
+		[]prompb.Sample{{Timestamp: now.Add(-30 * time.Minute).UnixMilli(), Value: 1}}))
+	require.Equal(t, invalidations+1, ts.metricValue("miniprom_query_cache_invalidations_total", nil))
+	require.ElementsMatch(t, []map[string]string{
+		{"__name__": "dash_metric", "source": "live"},
+		{"__name__": "dash_metric", "source": "late"},
+	}, ts.queryRangeSeries("dash_metric", start, end, 30*time.Second))
+
+	// Now cached again with both series; an admin delete drops one.
+	require.Len(t, ts.queryRangeSeries("dash_metric", start, end, 30*time.Second), 2)
+	code, body := ts.post("/api/v1/admin/tsdb/delete_series?match[]=" + url.QueryEscape(`dash_metric{source="late"}`))
+	require.Equal(t, http.StatusNoContent, code, body)
+	require.Equal(t, []map[string]string{{"__name__": "dash_metric", "source": "live"}},
+		ts.queryRangeSeries("dash_metric", start, end, 30*time.Second))
+
+	require.Positive(t, ts.metricValue("miniprom_query_cache_size_bytes", nil))
+}
+
+// --query.cache-size=0 turns the cache off; range queries still work.
+func TestQueryCacheOff(t *testing.T) {
+	ts := startServer(t, serverConfig{
+		prometheusYML: "global: {}\n",
+		options: func(o *server.Options) {
+			o.EnableRemoteWriteReceiver = true
+			o.QueryCacheSize = -1
+		},
+	})
+	now := time.Now().Truncate(time.Minute)
+	ts.remoteWrite(rwSeries(t, map[string]string{"__name__": "dash_metric"},
+		[]prompb.Sample{{Timestamp: now.Add(-30 * time.Minute).UnixMilli(), Value: 1}}))
+	require.Len(t, ts.queryRangeSeries("dash_metric", now.Add(-40*time.Minute), now.Add(-20*time.Minute), time.Minute), 1)
+	mfs, err := ts.Registry().Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		require.NotEqual(t, "miniprom_query_cache_range_queries_total", mf.GetName())
+	}
+}
