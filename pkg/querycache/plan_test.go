@@ -53,7 +53,9 @@ func TestPlan(t *testing.T) {
 // countingAppendable counts commits, to check the tracker passes them on.
 type countingAppendable struct{ commits int }
 
-func (c *countingAppendable) Appender(context.Context) storage.Appender { return &countingAppender{c: c} }
+func (c *countingAppendable) Appender(context.Context) storage.Appender {
+	return &countingAppender{c: c}
+}
 
 type countingAppender struct {
 	storage.Appender
