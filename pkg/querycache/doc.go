@@ -10,8 +10,10 @@
 //
 //   - plan.go caches only expressions whose value at step t depends on
 //     nothing but t and the samples in a window fixed relative to t: no @,
-//     no start()/end()/step()/range(), no subqueries, no experimental
-//     functions or modifiers. Everything else bypasses the cache.
+//     no start()/end()/step()/range(), no subqueries, no topk/bottomk
+//     (whose ties fall by an input order that depends on the range), no
+//     experimental functions or modifiers. Everything else bypasses the
+//     cache.
 //   - tracker.go keeps a watermark behind the newest sample (and behind
 //     now) and invalidates every cached result when a sample lands behind it
 //     (backfill, out-of-order samples, late remote write), or when the server

@@ -43,13 +43,18 @@ var stableFunctions = map[string]bool{
 	"time": true, "timestamp": true, "vector": true, "year": true,
 }
 
-// stableAggregations are the aggregation operators that combine the samples
-// of one step; limitk and limit_ratio are experimental and left out.
+// stableAggregations are the aggregation operators whose value at a step
+// follows from the values at that step. topk and bottomk are left out: they
+// break ties by the order of their input series, and that order can differ
+// between evaluations of different ranges (it comes from map iteration
+// after a binary operation or function, and from how many blocks the range
+// spans), so a stitched answer could switch between tied series mid-range
+// where an uncached one never does. limitk and limit_ratio are
+// experimental.
 var stableAggregations = map[parser.ItemType]bool{
 	parser.SUM: true, parser.AVG: true, parser.COUNT: true, parser.MIN: true,
 	parser.MAX: true, parser.GROUP: true, parser.STDDEV: true, parser.STDVAR: true,
-	parser.TOPK: true, parser.BOTTOMK: true, parser.COUNT_VALUES: true,
-	parser.QUANTILE: true,
+	parser.COUNT_VALUES: true, parser.QUANTILE: true,
 }
 
 // planFor returns the plan of expr, or errBypass when the value at a step

@@ -25,13 +25,14 @@ func TestPlan(t *testing.T) {
 		{expr: "time() - timestamp(x)", cacheable: true, readFrom: -300_000 + 1},
 		{expr: "vector(1)", cacheable: true},
 		{expr: `histogram_quantile(0.9, sum by (le) (rate(b_bucket[5m])))`, cacheable: true, readFrom: -300_000 + 1},
-		{expr: `topk(3, count by (job) (up))`, cacheable: true, readFrom: -300_000 + 1},
+		{expr: `count by (job) (up)`, cacheable: true, readFrom: -300_000 + 1},
 
 		{expr: "x @ 1700000000"},
 		{expr: "x @ start()"},
 		{expr: "rate(x[5m] @ end())"},
 		{expr: "max_over_time(rate(x[1m])[10m:1m])"},
 		{expr: "limitk(2, x)"},
+		{expr: "topk(3, rate(x_total[5m]))"},
 		{expr: "sort_by_label(x, \"job\")"},
 		{expr: "mad_over_time(x[5m])"},
 	} {
