@@ -126,6 +126,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	o.Query.Timeout = time.Duration(qTimeout)
 	o.Query.LookbackDelta = time.Duration(lookback)
 	o.Flags = statusFlags(a)
+	delete(o.Flags, "query.cache-size") // miniprom's own; the status page lists Prometheus's flags
 	if err := pf.apply(&o, logger); err != nil {
 		logger.Error("Invalid command line", "err", err)
 		return 1

@@ -83,7 +83,12 @@ func planFor(expr parser.Expr, lookback time.Duration) (plan, error) {
 			if !stableAggregations[n.Op] {
 				ok = false
 			}
-		case nil, *parser.BinaryExpr, *parser.UnaryExpr, *parser.ParenExpr,
+		case *parser.BinaryExpr:
+			// fill() modifiers are experimental.
+			if m := n.VectorMatching; m != nil && (m.FillValues.LHS != nil || m.FillValues.RHS != nil) {
+				ok = false
+			}
+		case nil, *parser.UnaryExpr, *parser.ParenExpr,
 			*parser.NumberLiteral, *parser.StringLiteral, parser.Expressions:
 			// Walk ends each node's children with a nil.
 		default:

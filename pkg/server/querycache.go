@@ -7,7 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
-	"github.com/prometheus/prometheus/promql/parser"
 	promstorage "github.com/prometheus/prometheus/storage"
 
 	"github.com/miniprom/miniprom/pkg/api"
@@ -42,12 +41,21 @@ func newQueryCache(logger *slog.Logger, reg prometheus.Registerer, st *storage.S
 		logger.Info("Range query results cache is off (--query.cache-size=0)")
 		return c
 	}
+	// The cache's exactness is argued and tested for the engine's default
+	// semantics. Delayed name removal and type and unit labels change how
+	// series merge across steps; query-cost limits count the samples an
+	// evaluation reads, which the cache reduces. Until someone checks them,
+	// they turn it off.
+	if f := o.Features; f.DelayedNameRemoval || f.TypeAndUnitLabels || f.QueryCost {
+		logger.Info("Range query results cache is off: not proven exact with promql-delayed-name-removal, type-and-unit-labels or query-cost")
+		return c
+	}
 	c.engine = querycache.NewEngine(engine, querycache.Options{
 		MaxBytes:      o.QueryCacheSize,
 		LookbackDelta: o.Query.LookbackDelta,
 		Tracker:       tracker,
 		StartTime:     st.StartTime,
-		Parser:        parser.NewParser(parser.Options{}),
+		Parser:        o.Features.parser(),
 		Registerer:    reg,
 	})
 	return c
