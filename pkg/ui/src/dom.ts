@@ -40,13 +40,17 @@ export function replace(el: Element, ...children: Child[]): void {
   append(el, children);
 }
 
-/** table builds a plain table from header cells and rows of cells. */
+/** table builds a plain table from header cells and rows of cells. Each
+ * cell carries its column's name, which narrow screens show above it when
+ * the table turns into cards (all but key/value and query result tables). */
 export function table(head: Child[], rows: Child[][], className = ''): HTMLTableElement {
+  const labels = head.map((c) => (typeof c === 'string' ? c : null));
+  const cards = /\b(kv|result)\b/.test(className) ? '' : ' cards';
   return h(
     'table',
-    { className },
+    { className: className + cards },
     h('thead', null, h('tr', null, head.map((c) => h('th', null, c)))),
-    h('tbody', null, rows.map((r) => h('tr', null, r.map((c) => h('td', null, c))))),
+    h('tbody', null, rows.map((r) => h('tr', null, r.map((c, i) => h('td', { 'data-label': labels[i] }, c))))),
   );
 }
 

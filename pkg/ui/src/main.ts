@@ -4,6 +4,8 @@
 
 import './style.css';
 import { errorBox, h, replace } from './dom';
+import { settingsMenu } from './menu';
+import { applyTheme, loadSettings, watchSystemTheme } from './settings';
 
 type PageModule = { render(root: HTMLElement): void | Promise<void> };
 
@@ -32,6 +34,8 @@ function current(): Page | undefined {
 }
 
 async function start(): Promise<void> {
+  applyTheme(loadSettings().theme);
+  watchSystemTheme();
   const page = current();
   const nav = document.getElementById('nav')!;
   const main = document.getElementById('main')!;
@@ -42,6 +46,7 @@ async function start(): Promise<void> {
     pages.map((p) =>
       h('a', { href: `./${p.path}`, className: p === page ? 'active' : '', 'aria-current': p === page ? 'page' : null }, p.title),
     ),
+    h('span', { className: 'nav-end' }, settingsMenu()),
   );
   if (!page) {
     replace(main, h('h1', null, 'Not found'));

@@ -5,31 +5,62 @@ import { autocompletion, closeBrackets, closeBracketsKeymap, completionStatus } 
 import { defaultKeymap, history, historyKeymap, insertNewlineAndIndent } from '@codemirror/commands';
 import { bracketMatching, HighlightStyle, syntaxHighlighting } from '@codemirror/language';
 import { lintKeymap } from '@codemirror/lint';
-import { EditorState, Prec } from '@codemirror/state';
+import { Compartment, EditorState, Prec, type Extension } from '@codemirror/state';
 import { drawSelection, EditorView, highlightSpecialChars, keymap, placeholder } from '@codemirror/view';
 import { tags } from '@lezer/highlight';
 import { PromQLExtension } from '@prometheus-io/codemirror-promql';
 import { baseURL } from '../api';
+import { loadSettings, settingsEvent, type Settings } from '../settings';
 
+// Colours come from the stylesheet, so the light and dark themes both apply.
 const highlight = HighlightStyle.define([
-  { tag: tags.number, color: '#09885a' },
-  { tag: tags.string, color: '#a31515' },
-  { tag: tags.keyword, color: '#0000ff' },
-  { tag: tags.function(tags.variableName), color: '#795e26' },
-  { tag: tags.labelName, color: '#267f99' },
-  { tag: tags.operator, color: '#af00db' },
-  { tag: tags.modifier, color: '#af00db' },
-  { tag: tags.paren, color: '#555' },
-  { tag: tags.comment, color: '#888', fontStyle: 'italic' },
-  { tag: tags.invalid, color: 'red' },
+  { tag: tags.number, color: 'var(--hl-number)' },
+  { tag: tags.string, color: 'var(--hl-string)' },
+  { tag: tags.keyword, color: 'var(--hl-keyword)' },
+  { tag: tags.function(tags.variableName), color: 'var(--hl-function)' },
+  { tag: tags.labelName, color: 'var(--hl-label)' },
+  { tag: tags.operator, color: 'var(--hl-operator)' },
+  { tag: tags.modifier, color: 'var(--hl-operator)' },
+  { tag: tags.paren, color: 'var(--hl-paren)' },
+  { tag: tags.comment, color: 'var(--hl-comment)', fontStyle: 'italic' },
+  { tag: tags.invalid, color: 'var(--bad)' },
 ]);
 
 const theme = EditorView.theme({
-  '&': { fontSize: '14px', border: '1px solid var(--border)', borderRadius: '4px', background: '#fff' },
+  '&': { fontSize: '14px', border: '1px solid var(--border)', borderRadius: '4px', background: 'var(--panel-bg)', color: 'var(--fg)' },
   '&.cm-focused': { outline: '2px solid var(--accent-light)' },
-  '.cm-content': { fontFamily: 'var(--mono)', padding: '6px 0' },
+  '.cm-content': { fontFamily: 'var(--mono)', padding: '6px 0', caretColor: 'var(--fg)' },
+  '.cm-cursor': { borderLeftColor: 'var(--fg)' },
+  '.cm-tooltip': { background: 'var(--panel-bg)', color: 'var(--fg)', border: '1px solid var(--border)' },
   '.cm-tooltip.cm-tooltip-autocomplete > ul': { fontFamily: 'var(--mono)', maxHeight: '20em' },
-  '.cm-completionDetail': { color: '#888', fontStyle: 'normal', marginLeft: '1em' },
+  '.cm-tooltip-autocomplete ul li[aria-selected]': { background: 'var(--accent-light)', color: 'var(--fg)' },
+  '.cm-completionDetail': { color: 'var(--muted)', fontStyle: 'normal', marginLeft: '1em' },
+  '.cm-placeholder': { color: 'var(--muted)' },
+});
+
+/** The settings that change a live editor, each in its own compartment. */
+const helpers = new Compartment();
+const highlighting = new Compartment();
+const views = new Set<EditorView>();
+
+function helperExtensions(s: Settings): Extension {
+  // The PromQL extension is shared; its flags apply to the extension it makes next.
+  return promqlExtension().activateCompletion(s.autocomplete).activateLinter(s.linter).asExtension();
+}
+
+function highlightExtensions(s: Settings): Extension {
+  return s.highlighting ? syntaxHighlighting(highlight) : [];
+}
+
+window.addEventListener(settingsEvent, () => {
+  const s = loadSettings();
+  for (const v of views) {
+    if (!v.dom.isConnected) {
+      views.delete(v);
+      continue;
+    }
+    v.dispatch({ effects: [helpers.reconfigure(helperExtensions(s)), highlighting.reconfigure(highlightExtensions(s))] });
+  }
 });
 
 let promql: PromQLExtension | undefined;
@@ -59,7 +90,8 @@ export function createEditor(parent: HTMLElement, opts: EditorOptions): EditorVi
     opts.onExecute();
     return true;
   };
-  return new EditorView({
+  const s = loadSettings();
+  const view = new EditorView({
     parent,
     state: EditorState.create({
       doc: opts.doc,
@@ -70,7 +102,7 @@ export function createEditor(parent: HTMLElement, opts: EditorOptions): EditorVi
         bracketMatching(),
         closeBrackets(),
         autocompletion(),
-        syntaxHighlighting(highlight),
+        highlighting.of(highlightExtensions(s)),
         theme,
         EditorView.lineWrapping,
         placeholder('Expression (press Shift+Enter for newlines)'),
@@ -81,13 +113,15 @@ export function createEditor(parent: HTMLElement, opts: EditorOptions): EditorVi
           ]),
         ),
         keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, ...lintKeymap]),
-        promqlExtension().asExtension(),
+        helpers.of(helperExtensions(s)),
         EditorView.updateListener.of((u) => {
           if (u.docChanged) opts.onChange(u.state.doc.toString());
         }),
       ],
     }),
   });
+  views.add(view);
+  return view;
 }
 
 /** setDoc replaces the editor's whole text, as one undoable change. */

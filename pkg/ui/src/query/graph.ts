@@ -7,6 +7,7 @@ import 'uplot/dist/uPlot.min.css';
 import { h, replace } from '../dom';
 import { formatTicks, formatTimeMs, parseSampleValue } from '../format';
 import { seriesName, seriesNameNode } from '../labels';
+import { cssVar } from '../settings';
 import type { RangeSeries } from './types';
 
 export interface GraphOptions {
@@ -57,9 +58,12 @@ const xTickSpace = 90;
 /** An axis font's average digit width, to size the y axis to its labels. */
 const yCharPx = 7.5;
 
+/** Series lightness: darker lines on a light page, lighter on a dark one. */
+let lightness = 42;
+
 /** color spreads hues by the golden angle, so neighbours differ clearly. */
 function color(i: number, alpha = 1): string {
-  return `hsla(${Math.round((i * 137.508) % 360)}, 70%, 42%, ${alpha})`;
+  return `hsla(${Math.round((i * 137.508) % 360)}, 70%, ${lightness}%, ${alpha})`;
 }
 
 /** align puts every series on the query's step grid; Prometheus returns
@@ -93,6 +97,9 @@ function stack(data: uPlot.AlignedData): uPlot.AlignedData {
 
 export function drawGraph(chartEl: HTMLElement, legendEl: HTMLElement, series: RangeSeries[], o: GraphOptions): Graph {
   const t0 = performance.now();
+  lightness = cssVar('color-scheme') === 'dark' ? 62 : 42;
+  const axisColor = cssVar('--fg');
+  const grid = { stroke: cssVar('--grid'), width: 1 };
   const raw = align(series, o);
   const data = o.stacked ? stack(raw) : raw;
   let resolveDrawn: (ms: number) => void;
@@ -122,8 +129,11 @@ export function drawGraph(chartEl: HTMLElement, legendEl: HTMLElement, series: R
       },
     },
     axes: [
-      { values: timeAxis, space: xTickSpace },
+      { values: timeAxis, space: xTickSpace, stroke: axisColor, grid, ticks: grid },
       {
+        stroke: axisColor,
+        grid,
+        ticks: grid,
         values: (_u, splits) => {
           const ticks = formatTicks(splits);
           // The canvas's text is invisible to assistive tools (and tests); say it here.

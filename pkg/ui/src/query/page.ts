@@ -3,6 +3,7 @@
 // edits that run nothing (adding or removing a panel) replace the entry.
 
 import { h, replace } from '../dom';
+import { settingsEvent } from '../settings';
 import { decodePanels, encodePanels, newPanel } from '../urlstate';
 import { Panel } from './panel';
 
@@ -76,7 +77,7 @@ export function render(root: HTMLElement): void {
           onchange: (e: Event) => {
             utc = (e.target as HTMLInputElement).checked;
             localStorage.setItem(utcKey, String(utc));
-            panels.forEach((p) => p.timeZoneChanged());
+            panels.forEach((p) => p.redraw());
           },
         }),
         'UTC (uncheck for local time)',
@@ -97,5 +98,7 @@ export function render(root: HTMLElement): void {
     ),
   );
   window.addEventListener('popstate', load);
+  // Canvases do not follow the stylesheet; a new theme needs a new drawing.
+  window.addEventListener(settingsEvent, () => panels.forEach((p) => p.redraw()));
   load();
 }

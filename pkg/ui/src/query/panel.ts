@@ -166,8 +166,9 @@ export class Panel {
     this.unzoomButton.hidden = this.zooms.length === 0;
   }
 
-  /** timeZoneChanged redraws what shows times, without querying again. */
-  timeZoneChanged(): void {
+  /** redraw draws the last result again, without querying again, for a new
+   * time zone or theme. */
+  redraw(): void {
     this.syncControls();
     if (this.state.tab === 'graph' && this.lastRange) void this.showGraph();
     if (this.state.tab === 'table' && this.lastTable) this.showTable();
