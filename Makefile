@@ -9,7 +9,7 @@ LDFLAGS := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REV) \
            -X $(VPKG).Branch=main -X $(VPKG).BuildUser=$(USER)@$(shell hostname) \
            -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: all run build ui certs test test-go test-ui test-e2e lint bench clean
+.PHONY: all run build ui certs test test-go fuzz test-ui test-e2e lint bench clean
 
 all: build
 
@@ -41,6 +41,12 @@ test: test-go test-ui test-e2e
 
 test-go: ui
 	$(GO) test -count=1 ./...
+	$(MAKE) fuzz
+
+## fuzz: each fuzz target briefly, from its checked-in corpus in testdata/fuzz.
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzQueryPreflight$$' -fuzztime $(FUZZTIME) ./pkg/api
 
 test-ui: $(UI)/node_modules/.package-lock.json
 	$(NPM) --prefix $(UI) test

@@ -92,6 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	a.Flag("query.cache-size", "Memory for cached range query results, reused when a dashboard asks again with its window slid forward (miniprom only). 0 turns the cache off. Units: B, KB, MB, GB, based on powers of 2.").
 		Default("64MB").BytesVar(&cacheSize)
 	pf := addPrometheusFlags(a)
+	queryLimits := addQueryLimitFlags(a)
 	promslogflag.AddFlags(a, &logCfg)
 
 	exited := false
@@ -125,6 +126,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	o.Query.Timeout = time.Duration(qTimeout)
 	o.Query.LookbackDelta = time.Duration(lookback)
+	o.QueryLimits = queryLimits.QueryLimits()
 	o.Flags = statusFlags(a)
 	delete(o.Flags, "query.cache-size") // miniprom's own; the status page lists Prometheus's flags
 	if err := pf.apply(&o, logger); err != nil {

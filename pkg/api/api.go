@@ -71,6 +71,9 @@ type Options struct {
 	CORSOrigin                  *regexp.Regexp
 	LookbackDelta               time.Duration
 	QueryTimeout                time.Duration
+	// QueryLimits bound each query's size, steps and result; the zero value
+	// turns them all off.
+	QueryLimits QueryLimits
 
 	Gatherer   prometheus.Gatherer
 	Registerer prometheus.Registerer
@@ -114,8 +117,9 @@ func New(o Options) *API {
 		version = o.BuildInfo.Version
 	}
 
+	p := boundedParser{Parser: o.Parser, limits: o.QueryLimits}
 	a := v1.NewAPI(
-		o.QueryEngine,
+		LimitEngine(o.QueryEngine, p.Parser, o.QueryLimits),
 		o.Storage,
 		appV2,
 		o.Storage,
@@ -159,7 +163,7 @@ func New(o Options) *API {
 		nil,   // override error code
 		o.Features,
 		v1.OpenAPIOptions{ExternalURL: o.ExternalURL.String(), Version: version},
-		o.Parser,
+		p,
 		o.QueryCost,
 		o.QueryTimeout,
 	)

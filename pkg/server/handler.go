@@ -41,6 +41,7 @@ func (s *Server) handler(cors *regexp.Regexp) http.Handler {
 		CORSOrigin:    cors,
 		LookbackDelta: o.Query.LookbackDelta,
 		QueryTimeout:  o.Query.Timeout,
+		QueryLimits:   o.QueryLimits,
 		Gatherer:      s.gatherer(),
 		Registerer:    s.reg,
 

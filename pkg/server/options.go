@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/prometheus/config"
 	"go.yaml.in/yaml/v2"
 
+	"github.com/miniprom/miniprom/pkg/api"
 	"github.com/miniprom/miniprom/pkg/storage"
 )
 
@@ -62,6 +63,9 @@ type Options struct {
 	// memory budget in bytes: zero means DefaultQueryCacheSize, negative
 	// turns the cache off.
 	QueryCacheSize int64
+	// QueryLimits are miniprom's own per-query limits (--query.max-length and
+	// others); the zero value means api.DefaultQueryLimits.
+	QueryLimits api.QueryLimits
 
 	// Flags are all command-line flags, for /api/v1/status/flags.
 	Flags map[string]string
@@ -126,6 +130,9 @@ func (o *Options) validate() error {
 	}
 	if o.QueryCacheSize == 0 {
 		o.QueryCacheSize = DefaultQueryCacheSize
+	}
+	if o.QueryLimits == (api.QueryLimits{}) {
+		o.QueryLimits = api.DefaultQueryLimits()
 	}
 	if o.Query.MaxConcurrency == 0 {
 		o.Query.MaxConcurrency = 20

@@ -168,11 +168,13 @@ func TestShutdownRemovesTempState(t *testing.T) {
 	require.Empty(t, entries)
 }
 
+// TestRequestBodyLimit: a body over the limit answers 413, as the README
+// says (Prometheus: 400 "no expression found").
 func TestRequestBodyLimit(t *testing.T) {
 	ts := startServer(t, serverConfig{})
 	huge := strings.NewReader("query=" + strings.Repeat("x", 40<<20))
 	resp, err := ts.Client.Post(ts.Base+"/api/v1/query", "application/x-www-form-urlencoded", huge)
 	require.NoError(t, err)
 	resp.Body.Close()
-	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
 }

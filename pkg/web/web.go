@@ -123,7 +123,7 @@ func New(o Options) http.Handler {
 	av1 := route.New().WithInstrumentation(m.instrumentWithPrefix("/api/v1"))
 	o.API.Register(av1)
 	mux.Handle(prefix+"/api/v1/", http.StripPrefix(prefix+"/api/v1", av1))
-	return http.MaxBytesHandler(mux, MaxRequestBodyBytes)
+	return limitBody(mux, MaxRequestBodyBytes)
 }
 
 // lifecycle adds /-/reload and /-/quit: live with --web.enable-lifecycle,

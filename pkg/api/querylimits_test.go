@@ -1,0 +1,105 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/stretchr/testify/require"
+)
+
+func TestCheckSteps(t *testing.T) {
+	l := QueryLimits{MaxSteps: 1000, DefaultSubqueryStep: time.Minute}
+	now := time.Unix(1e9, 0)
+	for _, tc := range []struct {
+		name     string
+		query    string
+		start    time.Time
+		interval time.Duration
+		ok       bool
+	}{
+		{"no subquery", "rate(up[100y])", now, 0, true},
+		{"subquery within", "max_over_time(up[998m:1m])", now, 0, true},
+		{"subquery over", "max_over_time(up[1000m:1m])", now, 0, false},
+		{"default step", "max_over_time(up[1000m:])", now, 0, false},
+		{"100y at 1ms", "count_over_time(up[100y:1ms])", now, 0, false},
+		{"overflowing span", "max_over_time(max_over_time(up[200y:1ms])[200y:1ms])", now, 0, false},
+		{"range query steps", "up", now.Add(-1000 * time.Minute), time.Minute, false},
+		{"range widens the subquery", "max_over_time(up[500m:1m])", now.Add(-500 * time.Minute), time.Hour, false},
+		{"nested", "max_over_time(max_over_time(up[400m:1m])[400m:1m])", now, 0, false},
+		{"in a binary expression", "up + max_over_time(up[2000m:1m])", now, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			expr, err := parser.NewParser(parser.Options{}).ParseExpr(tc.query)
+			require.NoError(t, err)
+			err = l.CheckSteps(expr, tc.start, now, tc.interval)
+			if tc.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, "--query.max-steps")
+		})
+	}
+}
+
+func TestCheckSize(t *testing.T) {
+	l := QueryLimits{MaxLength: 100, MaxOperators: 4}
+	ctx := context.Background()
+	require.NoError(t, l.CheckSize(ctx, `sum(rate(up{job=~"a|b",x!="y"}[5m])) / 2`))
+	require.ErrorContains(t, l.CheckSize(ctx, strings.Repeat("x", 101)), "--query.max-length")
+	require.ErrorContains(t, l.CheckSize(ctx, "a or b or c or d or e or f"), "--query.max-operators")
+	require.ErrorContains(t, l.CheckSize(ctx, "(((((a)))))"), "--query.max-operators")
+	require.ErrorContains(t, l.CheckSize(ctx, "-(-(-(-1)))"), "--query.max-operators")
+}
+
+// TestParsingStopsWithTheRequest: a client that went away or a timeout that
+// passed stops a query before it is parsed; upstream's engine parses
+// regardless.
+func TestParsingStopsWithTheRequest(t *testing.T) {
+	engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 100, Timeout: time.Minute})
+	e := LimitEngine(engine, parser.NewParser(parser.Options{}), DefaultQueryLimits())
+	q := storage.QueryableFunc(func(int64, int64) (storage.Querier, error) { return storage.NoopQuerier(), nil })
+
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := e.NewInstantQuery(canceled, q, nil, "up", time.Now())
+	var ce promql.ErrQueryCanceled
+	require.True(t, errors.As(err, &ce), "got %v", err)
+
+	expired, cancel := context.WithDeadline(context.Background(), time.Unix(0, 0))
+	defer cancel()
+	_, err = e.NewRangeQuery(expired, q, nil, "up", time.Now().Add(-time.Hour), time.Now(), time.Minute)
+	var te promql.ErrQueryTimeout
+	require.True(t, errors.As(err, &te), "got %v", err)
+}
+
+// FuzzQueryPreflight: the checks in front of the parser and the engine
+// never panic, and a query they let through parses in bounded time.
+func FuzzQueryPreflight(f *testing.F) {
+	for _, s := range []string{
+		"up", "count_over_time(up[100y:1ms])", "max_over_time(rate(up[1d:100ms])[1d:1s])",
+		`sum by (job) (rate(http_requests_total{code=~"5.."}[5m])) / ignoring(code) group_left sum(rate(x[5m]))`,
+		"((((up))))", "-(-1)", "up @ start() offset -5m", `{"utf8.name"="x"}`, "up[5m:]", "1 + ", "{",
+	} {
+		f.Add(s, int64(3600), int64(60))
+	}
+	l := DefaultQueryLimits()
+	l.MaxLength, l.MaxOperators, l.MaxSteps = 4096, 50, 100_000
+	p := parser.NewParser(parser.Options{})
+	f.Fuzz(func(t *testing.T, qs string, span, step int64) {
+		if err := l.CheckSize(context.Background(), qs); err != nil {
+			return
+		}
+		expr, err := p.ParseExpr(qs)
+		if err != nil {
+			return
+		}
+		end := time.Unix(1e9, 0)
+		_ = l.CheckSteps(expr, end.Add(-time.Duration(span)*time.Second), end, time.Duration(step)*time.Second)
+	})
+}
