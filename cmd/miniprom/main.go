@@ -129,6 +129,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	o.QueryLimits = queryLimits.QueryLimits()
 	o.Flags = statusFlags(a)
 	delete(o.Flags, "query.cache-size") // miniprom's own; the status page lists Prometheus's flags
+	queryLimits.hide(o.Flags)
 	if err := pf.apply(&o, logger); err != nil {
 		logger.Error("Invalid command line", "err", err)
 		return 1
