@@ -59,11 +59,13 @@ lint:
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 
-## bench: miniprom against a reference Prometheus side by side (bench/run.sh),
+## bench: miniprom against a reference Prometheus side by side (bench/run.sh;
+## bench/dashboard.sh adds VictoriaMetrics and a day of remote-written data),
 ## the Go benchmarks (retention plateau, rule evaluation, remote write), and
 ## the UI's 1,000-series graph draw time.
 bench: build
 	./bench/run.sh
+	./bench/dashboard.sh
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./pkg/storage ./pkg/server
 	$(NPM) --prefix $(UI) run bench
 
