@@ -41,6 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		flushDL     = model.Duration(time.Minute)
 		retSize     units.Base2Bytes
 		cacheSize   units.Base2Bytes
+		mem         memoryFlags
 	)
 	a := kingpin.New(filepath.Base(os.Args[0]), "miniprom, a small Prometheus-compatible server with TLS and an in-memory TSDB.").
 		UsageWriter(stdout).ErrorWriter(stderr).Terminate(nil)
@@ -77,7 +78,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Default("1m").PlaceHolder("<duration>").SetValue(&flushDL)
 	a.Flag("storage.tsdb.path", "Base path for metrics storage. When set, miniprom keeps its samples in Prometheus's on-disk TSDB (WAL and blocks) there, so a restart keeps them; when not set, samples are kept in memory only.").
 		PlaceHolder("<dir>").StringVar(&o.StoragePath)
-	a.Flag("storage.tsdb.retention.size", "Maximum number of bytes that can be stored for blocks, with --storage.tsdb.path only. A unit is required, supported units: B, KB, MB, GB, TB, PB, EB. Ex: \"512MB\". Based on powers-of-2, so 1KB is 1024B.").
+	a.Flag("storage.tsdb.retention.size", "Maximum number of bytes that can be stored for blocks, in memory (RAM-backed files) or on disk; in memory it defaults to 80% of the RAM-backed directory's free space. A unit is required, supported units: B, KB, MB, GB, TB, PB, EB. Ex: \"512MB\". Based on powers-of-2, so 1KB is 1024B.").
 		PlaceHolder("<size>").BytesVar(&retSize)
 	a.Flag("storage.tsdb.retention.time", "How long to retain samples in memory when the config file does not set storage.tsdb.retention.time (which takes precedence, as in Prometheus). Defaults to 1d in memory, 15d with --storage.tsdb.path. Units Supported: y, w, d, h, m, s, ms.").
 		PlaceHolder("<duration>").SetValue(&retention)
@@ -93,6 +94,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Default("64MB").BytesVar(&cacheSize)
 	pf := addPrometheusFlags(a)
 	queryLimits := addQueryLimitFlags(a)
+	addMemoryFlags(a, &o, &mem)
 	promslogflag.AddFlags(a, &logCfg)
 
 	exited := false
@@ -135,6 +137,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
+	applyMemoryFlags(logger, &o, mem)
 	logger.Info("Starting miniprom", "version", version.Info())
 	srv, err := server.New(o)
 	if err != nil {

@@ -76,11 +76,9 @@ func TestProcessSignals(t *testing.T) {
 	require.NoError(t, err)
 	cfg := write(t, dir, "prometheus.yml", "global:\n  scrape_interval: 1s\n")
 	web := write(t, dir, "web.yml", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n")
-	tmp := filepath.Join(dir, "tmp")
-	require.NoError(t, os.Mkdir(tmp, 0o700))
+	tmp := shmDir(t)
 
-	cmd := exec.Command(bin, "--config.file="+cfg, "--web.config.file="+web, "--web.listen-address=127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	cmd := exec.Command(bin, "--config.file="+cfg, "--web.config.file="+web, "--web.listen-address=127.0.0.1:0", "--storage.memory.dir="+tmp)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())

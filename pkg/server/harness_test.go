@@ -106,6 +106,7 @@ func newServer(t *testing.T, c serverConfig) *testServer {
 		ReadTimeout:     time.Minute,
 		MaxConnections:  64,
 		CORSOrigin:      ".*",
+		MemoryDir:       shmDir(t),
 		Flags:           map[string]string{"config.file": "prometheus.yml"},
 	}
 	switch c.webConfigYML {

@@ -13,7 +13,6 @@ import (
 	"github.com/grafana/regexp"
 	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
 	toolkit "github.com/prometheus/exporter-toolkit/web"
-	"github.com/prometheus/prometheus/config"
 	"go.yaml.in/yaml/v2"
 
 	"github.com/miniprom/miniprom/pkg/api"
@@ -55,9 +54,15 @@ type Options struct {
 	// StoragePath is --storage.tsdb.path: empty keeps samples in memory;
 	// a directory switches to the upstream on-disk TSDB there.
 	StoragePath string
-	// RetentionSize is --storage.tsdb.retention.size in bytes, on disk only;
-	// the config file's storage.tsdb.retention.size takes precedence.
+	// RetentionSize is --storage.tsdb.retention.size in bytes; the config
+	// file's storage.tsdb.retention.size takes precedence. Zero in a
+	// RAM-backed directory is 80% of its free space.
 	RetentionSize int64
+	// MemoryDir is --storage.memory.dir: where in-memory mode keeps chunks
+	// (storage.MemoryDirAuto, storage.MemoryDirHeap or a tmpfs directory).
+	MemoryDir string
+	// MaxSeries is --storage.max-series: the most series held; 0 is none.
+	MaxSeries int
 	Query         storage.EngineOptions // --query.*
 	// QueryCacheSize is --query.cache-size, the range query results cache's
 	// memory budget in bytes: zero means DefaultQueryCacheSize, negative
@@ -100,9 +105,6 @@ func (o *Options) validate() error {
 		if o.StoragePath != "" {
 			o.Retention = storage.DefaultDurableRetention
 		}
-	}
-	if o.RetentionSize > 0 && o.StoragePath == "" {
-		return errors.New("--storage.tsdb.retention.size needs --storage.tsdb.path: in memory, retention is by time only")
 	}
 	t, err := o.Tuning.withDefaults()
 	if err != nil {
@@ -204,13 +206,4 @@ func compileCORS(s string) (*regexp.Regexp, error) {
 		return nil, fmt.Errorf("invalid --web.cors.origin %q: %w", s, err)
 	}
 	return re, nil
-}
-
-// retentionSize is the config file's storage.tsdb.retention.size, else the
-// flag's.
-func retentionSize(flag int64, cfg *config.Config) int64 {
-	if r := cfg.StorageConfig.TSDBConfig; r != nil && r.Retention != nil && r.Retention.Size > 0 {
-		return int64(r.Retention.Size)
-	}
-	return flag
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"github.com/alecthomas/units"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -54,16 +55,21 @@ func (m *reloadMetrics) success(ok bool) {
 
 // loadConfig reads prometheus.yml with upstream's loader, which fills in
 // defaults and validates it. As in Prometheus 3.16, the file's
-// storage.tsdb.retention.time wins over the flag, which only sets the
-// default; the effective value is written back into the config, so
-// /api/v1/status/config shows it as Prometheus does.
-func loadConfig(file string, defaultRetention time.Duration, logger *slog.Logger) (*config.Config, error) {
+// storage.tsdb.retention time and size win over the flags, which only set
+// the defaults; the effective values are written back into the config, so
+// /api/v1/status/config shows them as Prometheus does, and every reload
+// hands the storage the flag's size again rather than zero.
+func loadConfig(file string, o Options, logger *slog.Logger) (*config.Config, error) {
 	cfg, err := config.LoadFile(file, false, logger)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't load configuration (--config.file=%q): %w", file, err)
 	}
-	if r := cfg.StorageConfig.TSDBConfig.Retention; r.Time == 0 {
-		r.Time = model.Duration(defaultRetention)
+	r := cfg.StorageConfig.TSDBConfig.Retention
+	if r.Time == 0 {
+		r.Time = model.Duration(o.Retention)
+	}
+	if r.Size == 0 {
+		r.Size = units.Base2Bytes(o.RetentionSize)
 	}
 	return cfg, nil
 }
@@ -84,7 +90,7 @@ const reloadNotice = "Configuration reload has failed."
 func (s *Server) reload() error {
 	start := time.Now()
 	s.logger.Info("Loading configuration file", "filename", s.opts.ConfigFile)
-	cfg, err := loadConfig(s.opts.ConfigFile, s.opts.Retention, s.logger)
+	cfg, err := loadConfig(s.opts.ConfigFile, s.opts, s.logger)
 	if err == nil {
 		s.opts.Features.adjustConfig(cfg)
 		err = s.apply(cfg)
@@ -160,6 +166,8 @@ func (s *Server) apply(cfg *config.Config) error {
 	if err := s.notifyDiscovery.ApplyConfig(nd); err != nil {
 		return fmt.Errorf("notifier discovery: %w", err)
 	}
+
+	applyGoGC(s.logger, cfg)
 
 	s.mu.Lock()
 	s.cfg = cfg

@@ -5,8 +5,10 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 
+	"github.com/alecthomas/units"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/version"
 	v1 "github.com/prometheus/prometheus/web/api/v1"
@@ -24,7 +26,7 @@ func (s *Server) runtimeInfo() (v1.RuntimeInfo, error) {
 		GOGC:             os.Getenv("GOGC"),
 		GODEBUG:          os.Getenv("GODEBUG"),
 		ServerTime:       time.Now().UTC(),
-		StorageRetention: model.Duration(s.storage.Retention()).String(),
+		StorageRetention: s.storageRetention(),
 	}
 	hostname, err := os.Hostname()
 	if err != nil {
@@ -33,6 +35,19 @@ func (s *Server) runtimeInfo() (v1.RuntimeInfo, error) {
 	info.Hostname = hostname
 	s.metrics.fill(&info)
 	return info, nil
+}
+
+// storageRetention reads as Prometheus's does: "15d", "512MiB" or
+// "15d or 512MiB".
+func (s *Server) storageRetention() string {
+	var parts []string
+	if t := s.storage.Retention(); t != 0 {
+		parts = append(parts, model.Duration(t).String())
+	}
+	if b := s.storage.RetentionSize(); b != 0 {
+		parts = append(parts, units.Base2Bytes(b).String())
+	}
+	return strings.Join(parts, " or ")
 }
 
 func buildInfo() *v1.PrometheusVersion {

@@ -82,7 +82,7 @@ func New(o Options) (s *Server, err error) {
 		return nil, fmt.Errorf("server options: %w", err)
 	}
 	logger := o.Logger
-	cfg, err := loadConfig(o.ConfigFile, o.Retention, logger)
+	cfg, err := loadConfig(o.ConfigFile, o, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -118,19 +118,25 @@ func New(o Options) (s *Server, err error) {
 		features:    features.NewRegistry(),
 	}
 	s.registerFeatures(s.features)
+	// The named result is nil on the error returns below: close what was
+	// made through its own pointer.
+	made := s
 	defer func() {
 		if err != nil {
-			s.close()
+			made.close()
 		}
 	}()
 
+	retention := cfg.StorageConfig.TSDBConfig.Retention
 	s.storage, err = storage.Open(logger, reg, storage.Options{
-		Retention:    time.Duration(cfg.StorageConfig.TSDBConfig.Retention.Time),
-		MaxExemplars: maxExemplars(cfg),
+		Retention:     time.Duration(retention.Time),
+		RetentionSize: int64(retention.Size),
+		MemoryDir:     o.MemoryDir,
+		MaxSeries:     o.MaxSeries,
+		MaxExemplars:  maxExemplars(cfg),
 
 		RemoteFlushDeadline: o.RemoteFlushDeadline,
 		Path:                o.StoragePath,
-		RetentionSize:       retentionSize(o.RetentionSize, cfg),
 	})
 	if err != nil {
 		return nil, err
@@ -187,7 +193,10 @@ func (s *Server) startManagers(cfg *config.Config) error {
 		EnableZstdScrape:         f.ZstdScrape,
 		SynthesizeST:             f.SynthesizeST,
 		FeatureRegistry:          s.features,
-	}, logger.With("component", "scrape manager"), logging.NewJSONFileLogger, nil, s.qcache.appendable(), reg)
+		// The target in the appender's context lets a scrape report the
+		// series --storage.max-series refused (serieslimit.go).
+		PassMetadataInContext: true,
+	}, logger.With("component", "scrape manager"), logging.NewJSONFileLogger, nil, scrapeAppendable{s.qcache.appendable()}, reg)
 	if err != nil {
 		return fmt.Errorf("create scrape manager: %w", err)
 	}

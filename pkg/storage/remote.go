@@ -186,20 +186,3 @@ func (a reflessAppender) AppendSTZeroSample(_ storage.SeriesRef, l labels.Labels
 func (a reflessAppender) UpdateMetadata(_ storage.SeriesRef, l labels.Labels, m metadata.Metadata) (storage.SeriesRef, error) {
 	return a.Appender.UpdateMetadata(0, l, m)
 }
-
-// local is the storage's own appenders, the fanout's primary.
-type local struct{ *Storage }
-
-func (l local) Appender(ctx context.Context) storage.Appender {
-	if l.db != nil {
-		return l.db.Appender(ctx)
-	}
-	return l.head.Appender(ctx)
-}
-
-func (l local) AppenderV2(ctx context.Context) storage.AppenderV2 {
-	if l.db != nil {
-		return l.db.AppenderV2(ctx)
-	}
-	return l.head.AppenderV2(ctx)
-}

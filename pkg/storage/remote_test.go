@@ -59,8 +59,8 @@ func walSamples(t *testing.T, dir string) map[string][]float64 {
 }
 
 func TestRemoteWriteWAL(t *testing.T) {
-	tmp := t.TempDir()
-	s, err := mpstorage.Open(promslog.NewNopLogger(), nil, mpstorage.Options{TempDir: tmp, RemoteFlushDeadline: time.Second})
+	tmp := shmDir(t)
+	s, err := mpstorage.Open(promslog.NewNopLogger(), nil, mpstorage.Options{MemoryDir: tmp, RemoteFlushDeadline: time.Second})
 	require.NoError(t, err)
 	walDirs := func() []string {
 		m, err := filepath.Glob(filepath.Join(tmp, "miniprom-*", "wal"))

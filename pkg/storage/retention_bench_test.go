@@ -28,7 +28,7 @@ func BenchmarkRetentionPlateau(b *testing.B) {
 		lsets[i] = labels.FromStrings("__name__", "bench_metric", "instance", fmt.Sprint(i))
 	}
 	for range b.N {
-		s, err := storage.Open(promslog.NewNopLogger(), nil, storage.Options{Retention: time.Hour, TempDir: b.TempDir()})
+		s, err := storage.Open(promslog.NewNopLogger(), nil, storage.Options{Retention: time.Hour, MemoryDir: storage.MemoryDirHeap, TempDir: b.TempDir()})
 		require.NoError(b, err)
 		start := time.Unix(1_700_000_000, 0)
 		for step := 0; step < int(16*time.Hour/interval); step++ {
@@ -40,7 +40,7 @@ func BenchmarkRetentionPlateau(b *testing.B) {
 			}
 			require.NoError(b, app.Commit())
 			if step%4 == 0 { // every simulated minute
-				require.NoError(b, s.Truncate(ts.Add(-time.Hour).UnixMilli()))
+				require.NoError(b, s.Compact(context.Background()))
 			}
 			if elapsed := ts.Sub(start) + interval; elapsed%(2*time.Hour) == 0 {
 				runtime.GC()

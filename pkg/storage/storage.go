@@ -1,17 +1,16 @@
 // Package storage keeps miniprom's samples in the upstream Prometheus TSDB
-// head, held in memory, and answers PromQL with the upstream engine.
+// and answers PromQL with the upstream engine.
 //
-// A Prometheus head normally sits in front of a WAL and on-disk blocks. Here
-// it stands alone: there is no WAL and no block is ever written, and
-// retention is enforced by truncating the head itself. Chunks stay in memory:
-// only Prometheus's DB moves full chunks to memory-mapped files, and there is
-// no DB here. The few files upstream code needs (the head's chunk directory,
-// the query tracker's log) live in a private temporary directory that Close
-// removes (with the remote write WAL, when remote_write is configured:
-// see remote.go).
+// In memory (the default) the TSDB lives in a private directory on a
+// RAM-backed filesystem (/dev/shm, or --storage.memory.dir), without a WAL:
+// full chunks are memory-mapped files and 2h blocks are compacted there, at
+// the size Prometheus stores on disk and outside the Go heap. Nothing
+// reaches a disk and nothing survives the process; a directory left by a
+// process that was killed is removed by the next start (memdir.go). With no
+// RAM-backed directory that has room, chunks stay in the Go heap (heap.go).
 //
-// With Options.Path (--storage.tsdb.path) it is instead the upstream
-// on-disk TSDB, WAL and blocks, as in Prometheus (durable.go).
+// With Options.Path (--storage.tsdb.path) it is the same TSDB on disk with
+// its WAL, as in Prometheus.
 package storage
 
 import (
@@ -19,32 +18,47 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
-	"os"
 	"sync"
 	"time"
 
+	"github.com/alecthomas/units"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
-	"github.com/prometheus/prometheus/tsdb/chunkenc"
 )
 
 // DefaultRetention is how long samples are kept in memory unless configured
-// otherwise. Prometheus keeps 15 days on disk; in memory a day of 1,000
-// series at a 15s interval costs about 17 MiB (BenchmarkRetentionPlateau
-// measures the shape), which suits a small server.
+// otherwise. Prometheus keeps 15 days on disk; in memory a day of 10,000
+// series at 15s (57.6M samples) takes about 300 MB (see the README's
+// measurements), which suits a small server.
 const DefaultRetention = 24 * time.Hour
+
+// DefaultDurableRetention is the on-disk retention when none is configured,
+// Prometheus's own default.
+const DefaultDurableRetention = 15 * 24 * time.Hour
+
+// memoryDirShare is the part of a RAM-backed directory's free space that
+// in-memory storage may fill when no retention size is configured: the
+// oldest blocks are dropped before the filesystem is full.
+const memoryDirShare = 0.8
 
 // Options configure Open.
 type Options struct {
 	// Retention is how long samples are kept; older ones are dropped.
 	Retention time.Duration
-	// TempDir is where the private temporary directory is made. Empty means
-	// os.TempDir().
+	// RetentionSize bounds the bytes held (blocks, head chunks, WAL); 0 is
+	// no limit, or in a RAM-backed directory 80% of its free space.
+	RetentionSize int64
+	// MemoryDir is where in-memory mode keeps chunks and blocks: a
+	// RAM-backed directory, MemoryDirAuto or MemoryDirHeap.
+	MemoryDir string
+	// TempDir is the parent of the private directory when chunks are held
+	// in the heap. Empty means os.TempDir().
 	TempDir string
+	// MaxSeries bounds the series held; 0 is no limit (limit.go).
+	MaxSeries int
 	// MaxExemplars sizes the exemplar ring buffer; 0 disables exemplars.
 	MaxExemplars int64
 	// StartTimestamps stores start (created) timestamps with samples, as
@@ -53,267 +67,276 @@ type Options struct {
 	// Path switches to the on-disk TSDB in this directory
 	// (--storage.tsdb.path); empty keeps everything in memory.
 	Path string
-	// RetentionSize bounds the on-disk TSDB's size in bytes
-	// (--storage.tsdb.retention.size); 0 is no limit. Durable mode only.
-	RetentionSize int64
 	// RemoteFlushDeadline bounds how long Close and a reload wait for remote
 	// write queues to flush (--storage.remote.flush-deadline).
 	RemoteFlushDeadline time.Duration
+	// BlockReloadInterval is how often the TSDB applies retention when
+	// nothing is compacted; zero is Prometheus's minute. Tests shorten it.
+	BlockReloadInterval time.Duration
 }
 
-// Storage is an in-memory TSDB. It implements storage.Storage,
+// Storage is the TSDB. It implements storage.Storage,
 // storage.ExemplarQueryable and the admin/stats interface of the v1 API.
 type Storage struct {
-	head      *tsdb.Head
-	db        *tsdb.DB // durable mode only; head is then db.Head()
-	dbStats   *tsdb.DBStats
-	dir       string
-	retention time.Duration
-	logger    *slog.Logger
-	rw        *remoteWrite
+	b      backend
+	mode   Mode
+	dir    string
+	priv   *privateDir // in memory: removed by Close
+	logger *slog.Logger
+	rw     *remoteWrite
+	limit  *seriesLimit
+	// defaultSize is the retention size used when the config sets none.
+	defaultSize int64
 
-	stop      chan struct{}
-	done      chan struct{}
+	mu        sync.Mutex
+	retention time.Duration
+	size      int64
+
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// Open creates the head and starts the retention loop.
-func Open(logger *slog.Logger, reg prometheus.Registerer, o Options) (*Storage, error) {
-	if o.Path != "" {
-		return openDurable(logger, reg, o)
-	}
-	if o.Retention <= 0 {
+// Mode says where samples are held.
+type Mode string
+
+// The modes, as shown in the log and /api/v1/status/runtimeinfo.
+const (
+	ModeTmpfs Mode = "memory (RAM-backed files)"
+	ModeHeap  Mode = "memory (Go heap)"
+	ModeDisk  Mode = "disk"
+)
+
+// Open opens the TSDB: on disk with o.Path, otherwise in memory.
+func Open(logger *slog.Logger, reg prometheus.Registerer, o Options) (_ *Storage, err error) {
+	if o.Retention <= 0 && (o.Path == "" || o.RetentionSize <= 0) {
 		o.Retention = DefaultRetention
+		if o.Path != "" {
+			o.Retention = DefaultDurableRetention
+		}
 	}
-	dir, err := os.MkdirTemp(o.TempDir, "miniprom-")
-	if err != nil {
-		return nil, fmt.Errorf("create storage temp dir: %w", err)
-	}
-	ho := tsdb.DefaultHeadOptions()
-	ho.ChunkDirRoot = dir
-	// The head refuses samples older than half its chunk range, a window kept
-	// for compaction into blocks. There are no blocks here, so let the window
-	// span the whole retention.
-	ho.ChunkRange = 2 * o.Retention.Milliseconds()
-	ho.EnableExemplarStorage = o.MaxExemplars > 0
-	ho.MaxExemplars.Store(o.MaxExemplars)
-	if o.StartTimestamps {
-		ho.EnableSTStorage.Store(true)
-		ho.FloatChunkEncoding.Store(uint32(chunkenc.EncXOR2))
-		ho.EnableHistogramSTEncoding.Store(true)
-	}
-	head, err := tsdb.NewHead(reg, logger.With("component", "tsdb"), nil, nil, ho, tsdb.NewHeadStats())
-	if err == nil {
-		err = head.Init(math.MinInt64)
-	}
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("open in-memory TSDB: %w", err)
-	}
-	s := &Storage{
-		head:      head,
-		dir:       dir,
-		retention: o.Retention,
-		logger:    logger,
-		stop:      make(chan struct{}),
-		done:      make(chan struct{}),
+	s := &Storage{logger: logger, retention: o.Retention, defaultSize: o.RetentionSize}
+	s.limit = newSeriesLimit(reg, o.MaxSeries)
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, s.Close())
+		}
+	}()
+	if err := s.openBackend(logger, reg, o); err != nil {
+		return nil, err
 	}
 	if reg != nil {
 		reg.MustRegister(s.collectors()...)
 	}
-	s.rw = newRemoteWrite(logger, reg, s.StartTime, dir, dir, o)
-	go s.retentionLoop()
+	walDir := s.dir // in memory the remote write queues tail their own WAL
+	if o.Path != "" {
+		walDir = "" // on disk they tail the TSDB's
+	}
+	s.rw = newRemoteWrite(logger, reg, s.StartTime, s.dir, walDir, o)
+	if db, ok := s.b.(*dbBackend); ok && o.Path != "" {
+		db.SetWriteNotified(s.rw.remote)
+	}
+	logger.Info("TSDB opened", "mode", s.mode, "dir", s.dir, "retention", o.Retention,
+		"retentionSize", s.defaultSize, "maxSeries", o.MaxSeries)
 	return s, nil
 }
 
-// retentionInterval is how often expired samples are dropped. Head chunks are
-// dropped whole, so memory tracks retention to within a chunk's span.
-const retentionInterval = time.Minute
-
-func (s *Storage) retentionLoop() {
-	defer close(s.done)
-	t := time.NewTicker(retentionInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			if err := s.enforceRetention(); err != nil {
-				s.logger.Error("Dropping expired samples failed", "err", err)
-			}
-		}
-	}
-}
-
-// enforceRetention drops samples older than the retention, measured back
-// from the newest sample as Prometheus measures it from its newest block.
-func (s *Storage) enforceRetention() error {
-	if s.head.NumSeries() == 0 {
-		return nil
-	}
-	return s.Truncate(s.head.MaxTime() - s.retention.Milliseconds())
-}
-
-// Truncate drops samples older than mint (milliseconds). The retention loop
-// calls it; it is exported so tests can drive retention without waiting.
-func (s *Storage) Truncate(mint int64) error {
-	if s.head.MinTime() >= mint {
-		return nil
-	}
-	return s.head.Truncate(mint)
-}
-
-// ApplyConfig applies the parts of the configuration storage cares about:
-// exemplar storage size and remote_write.
-func (s *Storage) ApplyConfig(cfg *config.Config) error {
-	if s.db != nil {
-		if err := s.db.ApplyConfig(cfg); err != nil {
+func (s *Storage) openBackend(logger *slog.Logger, reg prometheus.Registerer, o Options) error {
+	if o.Path != "" {
+		s.mode, s.dir = ModeDisk, o.Path
+		db, err := openDB(logger, reg, o.Path, dbOptions(o, true, s.limit))
+		if err != nil {
 			return err
 		}
-	} else if cfg.StorageConfig.ExemplarsConfig != nil {
-		s.head.ApplyConfig(cfg, nil)
+		db.snapshot = true
+		s.b = db
+		return nil
+	}
+	memDir, err := chooseMemoryDir(logger, o.MemoryDir)
+	if err != nil {
+		return err
+	}
+	parent := memDir
+	if memDir == "" {
+		parent = o.TempDir
+	}
+	if s.priv, err = newPrivateDir(logger, parent); err != nil {
+		return err
+	}
+	s.dir = s.priv.path
+	if memDir == "" {
+		s.mode = ModeHeap
+		s.b, err = openHeap(logger, reg, s.dir, o, s.limit)
+		return err
+	}
+	s.mode = ModeTmpfs
+	if o.RetentionSize <= 0 {
+		free, _, err := ramFree(memDir)
+		if err != nil {
+			return fmt.Errorf("measure %s: %w", memDir, err)
+		}
+		s.defaultSize = int64(float64(free)*memoryDirShare) &^ (1<<20 - 1) // whole MiB
+		o.RetentionSize = s.defaultSize
+	}
+	s.b, err = openDB(logger, reg, s.dir, dbOptions(o, false, s.limit))
+	return err
+}
+
+// Compact compacts the head into blocks and applies retention now, as the
+// storage does by itself every minute; tests use it to drive retention.
+func (s *Storage) Compact(ctx context.Context) error { return s.b.Compact(ctx) }
+
+// Mode says where samples are held.
+func (s *Storage) Mode() Mode { return s.mode }
+
+// ApplyConfig applies storage.tsdb (retention, out-of-order window),
+// storage.exemplars and remote_write. A retention size the config does not
+// set is the one Open chose.
+func (s *Storage) ApplyConfig(cfg *config.Config) error {
+	c := *cfg
+	if tc := cfg.StorageConfig.TSDBConfig; tc != nil && tc.Retention != nil {
+		t, r := *tc, *tc.Retention
+		if r.Size == 0 && r.Percentage == 0 {
+			r.Size = units.Base2Bytes(s.defaultSize)
+		}
+		t.Retention = &r
+		c.StorageConfig.TSDBConfig = &t
+	}
+	if err := s.b.ApplyConfig(&c); err != nil {
+		return err
+	}
+	if tc := c.StorageConfig.TSDBConfig; tc != nil && tc.Retention != nil && tc.Retention.Time > 0 {
+		s.mu.Lock()
+		s.retention = time.Duration(tc.Retention.Time)
+		s.size = int64(tc.Retention.Size)
+		s.mu.Unlock()
 	}
 	return s.rw.applyConfig(cfg)
 }
 
 // Querier implements storage.Queryable.
 func (s *Storage) Querier(mint, maxt int64) (storage.Querier, error) {
-	if s.db != nil {
-		return s.db.Querier(mint, maxt)
-	}
-	return tsdb.NewBlockQuerier(tsdb.NewRangeHead(s.head, mint, maxt), mint, maxt)
+	return s.b.Querier(mint, maxt)
 }
 
 // ChunkQuerier implements storage.ChunkQueryable.
 func (s *Storage) ChunkQuerier(mint, maxt int64) (storage.ChunkQuerier, error) {
-	if s.db != nil {
-		return s.db.ChunkQuerier(mint, maxt)
-	}
-	return tsdb.NewBlockChunkQuerier(tsdb.NewRangeHead(s.head, mint, maxt), mint, maxt)
+	return s.b.ChunkQuerier(mint, maxt)
 }
 
 // Appender implements storage.Appendable. Samples also go to remote write
 // when it is configured.
 func (s *Storage) Appender(ctx context.Context) storage.Appender {
-	return s.withRemote(local{s}).Appender(ctx)
+	return s.withRemote(s.b).Appender(ctx)
 }
 
 // AppenderV2 implements storage.AppendableV2.
 func (s *Storage) AppenderV2(ctx context.Context) storage.AppenderV2 {
-	return s.withRemote(local{s}).AppenderV2(ctx)
+	return s.withRemote(s.b).AppenderV2(ctx)
 }
 
 // ExemplarQuerier implements storage.ExemplarQueryable.
 func (s *Storage) ExemplarQuerier(ctx context.Context) (storage.ExemplarQuerier, error) {
-	if s.db != nil {
-		return s.db.ExemplarQuerier(ctx)
-	}
-	return s.head.ExemplarQuerier(ctx)
+	return s.b.ExemplarQuerier(ctx)
 }
 
 // StartTime implements storage.Storage: the oldest timestamp held.
-func (s *Storage) StartTime() (int64, error) {
-	if s.db != nil {
-		return s.db.StartTime()
-	}
-	return s.head.MinTime(), nil
-}
+func (s *Storage) StartTime() (int64, error) { return s.b.StartTime() }
 
 // Stats implements the v1 API's TSDB status source.
 func (s *Storage) Stats(statsByLabelName string, limit int) (*tsdb.Stats, error) {
-	return s.head.Stats(statsByLabelName, limit), nil
+	return s.b.Head().Stats(statsByLabelName, limit), nil
 }
 
-// WALReplayStatus reports an empty replay: there is no WAL to replay.
+// WALReplayStatus implements the v1 API's replay status; in memory nothing
+// is replayed.
 func (s *Storage) WALReplayStatus() (tsdb.WALReplayStatus, error) {
-	if s.db != nil {
-		return s.dbStats.Head.WALReplayStatus.GetWALReplayStatus(), nil
-	}
-	return tsdb.WALReplayStatus{}, nil
+	return s.b.WALReplayStatus(), nil
 }
 
-// BlockMetas reports no blocks: everything lives in the head.
-func (s *Storage) BlockMetas() ([]tsdb.BlockMeta, error) {
-	if s.db != nil {
-		return s.durableBlockMetas(), nil
-	}
-	return nil, nil
-}
+// BlockMetas lists the persisted blocks (none when chunks are in the heap).
+func (s *Storage) BlockMetas() ([]tsdb.BlockMeta, error) { return s.b.BlockMetas(), nil }
 
 // Delete marks matching series deleted in [mint, maxt] (admin API).
 func (s *Storage) Delete(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) error {
-	if s.db != nil {
-		return s.durableDelete(ctx, mint, maxt, ms...)
-	}
-	return s.head.Delete(ctx, mint, maxt, ms...)
+	return s.b.Delete(ctx, mint, maxt, ms...)
 }
 
-// CleanTombstones is a no-op: the head applies deletions at query time and
-// drops them with the data on truncation.
-func (s *Storage) CleanTombstones() error {
-	if s.db != nil {
-		return s.db.CleanTombstones()
-	}
-	return nil
-}
+// CleanTombstones rewrites blocks without deleted data (admin API).
+func (s *Storage) CleanTombstones() error { return s.b.CleanTombstones() }
 
-// ErrSnapshotUnsupported is returned by Snapshot: an in-memory head has no
-// blocks to snapshot.
+// ErrSnapshotUnsupported is returned by Snapshot in memory: the private
+// directory it would be written to is removed at exit.
 var ErrSnapshotUnsupported = errors.New("snapshots need on-disk storage (--storage.tsdb.path)")
 
-// Snapshot is not supported in memory.
-func (s *Storage) Snapshot(dir string, withHead bool) error {
-	if s.db != nil {
-		return s.db.Snapshot(dir, withHead)
-	}
-	return ErrSnapshotUnsupported
-}
+// Snapshot writes a snapshot into dir (admin API), on disk only.
+func (s *Storage) Snapshot(dir string, withHead bool) error { return s.b.Snapshot(dir, withHead) }
 
 // Retention is how long samples are kept.
-func (s *Storage) Retention() time.Duration { return s.retention }
+func (s *Storage) Retention() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.retention
+}
+
+// RetentionSize is the most bytes kept (0: no bound), once a config is
+// applied.
+func (s *Storage) RetentionSize() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.size
+}
 
 // Head exposes the head for self-metrics and tests.
-func (s *Storage) Head() *tsdb.Head { return s.head }
+func (s *Storage) Head() *tsdb.Head { return s.b.Head() }
 
-// Close stops retention, closes the head and removes the temp directory.
-// It is safe to call more than once.
+// Durable reports whether the storage is on disk.
+func (s *Storage) Durable() bool { return s.mode == ModeDisk }
+
+// Dir is where the storage keeps its files: the data directory on disk, the
+// private directory (removed by Close) in memory.
+func (s *Storage) Dir() string { return s.dir }
+
+// Close flushes remote write, closes the TSDB and removes the private
+// directory. It is safe to call more than once, and after a failed Open.
 func (s *Storage) Close() error {
 	s.closeOnce.Do(func() {
-		close(s.stop)
-		<-s.done
-		if s.db != nil {
-			s.closeErr = errors.Join(s.rw.close(), s.db.Close())
-			return
+		var errs []error
+		if s.rw != nil {
+			errs = append(errs, s.rw.close())
 		}
-		s.closeErr = errors.Join(s.rw.close(), s.head.Close(), os.RemoveAll(s.dir))
+		if s.b != nil {
+			errs = append(errs, s.b.Close())
+		}
+		if s.priv != nil {
+			errs = append(errs, s.priv.close())
+		}
+		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
 }
 
 func (s *Storage) collectors() []prometheus.Collector {
+	seconds := func(ms int64) float64 { return float64(ms / 1000) }
 	cs := []prometheus.Collector{
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "prometheus_tsdb_lowest_timestamp_seconds",
 			Help: "Lowest timestamp value stored in the database.",
-		}, func() float64 { return float64(s.head.MinTime() / 1000) }),
+		}, func() float64 { t, _ := s.StartTime(); return seconds(t) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "prometheus_tsdb_head_min_time_seconds",
 			Help: "Minimum time bound of the head block.",
-		}, func() float64 { return float64(s.head.MinTime() / 1000) }),
+		}, func() float64 { return seconds(s.Head().MinTime()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "prometheus_tsdb_head_max_time_seconds",
 			Help: "Maximum timestamp of the head block.",
-		}, func() float64 { return float64(s.head.MaxTime() / 1000) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		}, func() float64 { return seconds(s.Head().MaxTime()) }),
+	}
+	if s.mode == ModeHeap {
+		// The DB exports its retention limits itself.
+		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "prometheus_tsdb_retention_limit_seconds",
 			Help: "Max age in seconds samples should be kept in the TSDB.",
-		}, func() float64 { return s.retention.Seconds() }),
-	}
-	if s.db != nil {
-		// The on-disk TSDB exports its retention limits itself.
-		return cs[:len(cs)-1]
+		}, func() float64 { return s.Retention().Seconds() }))
 	}
 	return cs
 }
