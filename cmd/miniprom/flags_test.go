@@ -93,9 +93,9 @@ func TestFlagDocumentationIsPrometheus(t *testing.T) {
 	ours := parseFlagTable(stdout.String())
 	delete(ours, "help")
 	delete(ours, "version")
-	delete(ours, "query.cache-size") // miniprom's own: the range query results cache
-	for _, n := range queryLimitFlagNames() { // miniprom's own
-		delete(ours, n)
+	for _, f := range ownFlags() {
+		require.Contains(t, ours, f)
+		delete(ours, f)
 	}
 	require.ElementsMatch(t, keys(documented), keys(ours))
 	for name, def := range documented {
@@ -129,10 +129,7 @@ var flagSamples = map[string]string{
 
 // refusedAlone are flags miniprom parses but refuses, with a clear message,
 // in the combination the test gives them.
-var refusedAlone = map[string]string{
-	// A size bound needs the on-disk TSDB; in memory retention is by time.
-	"storage.tsdb.retention.size": "needs --storage.tsdb.path",
-}
+var refusedAlone = map[string]string{}
 
 // TestEveryPrometheusFlagParses runs miniprom once per Prometheus 3.16 flag,
 // given with its default value (or a sample, flagSamples), and a missing

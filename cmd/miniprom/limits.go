@@ -33,14 +33,6 @@ func addQueryLimitFlags(a *kingpin.Application) *queryLimitFlags {
 	return f
 }
 
-// hide removes these flags from /api/v1/status/flags, which lists exactly
-// Prometheus's flags, as clients may compare it with theirs.
-func (f *queryLimitFlags) hide(status map[string]string) {
-	for _, n := range queryLimitFlagNames() {
-		delete(status, n)
-	}
-}
-
 // queryLimitFlagNames are the flags miniprom has and Prometheus has not.
 func queryLimitFlagNames() []string {
 	return []string{"query.max-length", "query.max-operators", "query.max-steps", "query.max-result-points", "query.max-response-bytes"}

@@ -130,8 +130,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	o.Query.LookbackDelta = time.Duration(lookback)
 	o.QueryLimits = queryLimits.QueryLimits()
 	o.Flags = statusFlags(a)
-	delete(o.Flags, "query.cache-size") // miniprom's own; the status page lists Prometheus's flags
-	queryLimits.hide(o.Flags)
+	for _, n := range ownFlags() {
+		delete(o.Flags, n)
+	}
 	if err := pf.apply(&o, logger); err != nil {
 		logger.Error("Invalid command line", "err", err)
 		return 1
