@@ -40,6 +40,9 @@ var pages = map[string]bool{
 	"/flags":       true,
 	"/config":      true,
 	"/tsdb-status": true,
+	// Service discovery and Alertmanager discovery, at Prometheus 3's paths.
+	"/service-discovery":      true,
+	"/alertmanager-discovery": true,
 }
 
 // contentSecurityPolicy keeps the pages to this server's own scripts and

@@ -61,6 +61,8 @@ func TestHandler(t *testing.T) {
 		{name: "query page", path: "/query", wantStatus: 200, wantType: "text/html; charset=utf-8", wantCache: "no-cache", wantBody: "index-abc123.js"},
 		{name: "graph page is the query page", path: "/graph", wantStatus: 200, wantType: "text/html; charset=utf-8", wantCache: "no-cache", wantBody: "index-abc123.js"},
 		{name: "tsdb status page", path: "/tsdb-status", wantStatus: 200, wantType: "text/html; charset=utf-8", wantCache: "no-cache"},
+		{name: "service discovery page", path: "/service-discovery", wantStatus: 200, wantType: "text/html; charset=utf-8", wantCache: "no-cache"},
+		{name: "alertmanager discovery page", path: "/alertmanager-discovery", wantStatus: 200, wantType: "text/html; charset=utf-8", wantCache: "no-cache"},
 		{name: "hashed script", path: "/assets/index-abc123.js", wantStatus: 200, wantType: "text/javascript; charset=utf-8", wantCache: "public, max-age=31536000, immutable", wantBody: "console.log"},
 		{name: "hashed script gzipped", path: "/assets/index-abc123.js", acceptEncoding: "br, gzip, deflate", wantStatus: 200, wantType: "text/javascript; charset=utf-8", wantEncoding: "gzip", wantBody: "console.log"},
 		{name: "gzip refused with q=0", path: "/assets/index-abc123.css", acceptEncoding: "gzip;q=0, *", wantStatus: 200, wantType: "text/css; charset=utf-8", wantEncoding: ""},

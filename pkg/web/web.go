@@ -63,7 +63,10 @@ type Options struct {
 const MaxRequestBodyBytes = 32 << 20
 
 // uiPages are the expression browser's pages, at Prometheus's own paths.
-var uiPages = []string{"/query", "/targets", "/rules", "/alerts", "/status", "/flags", "/config", "/tsdb-status"}
+var uiPages = []string{
+	"/query", "/targets", "/rules", "/alerts", "/status", "/flags", "/config", "/tsdb-status",
+	"/service-discovery", "/alertmanager-discovery",
+}
 
 // New returns the handler for every endpoint.
 func New(o Options) http.Handler {

@@ -9,7 +9,7 @@ import { extname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 const dist = resolve(import.meta.dirname, '../dist');
-const pages = new Set(['query', 'graph', 'targets', 'rules', 'alerts', 'status', 'flags', 'config', 'tsdb-status']);
+const pages = new Set(['query', 'graph', 'targets', 'rules', 'alerts', 'status', 'flags', 'config', 'tsdb-status', 'service-discovery', 'alertmanager-discovery']);
 const types: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',

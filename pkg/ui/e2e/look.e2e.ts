@@ -85,6 +85,8 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
     ['config', 'pre'],
     ['status', 'table'],
     ['tsdb-status', 'table'],
+    ['service-discovery', 'section.pool'],
+    ['alertmanager-discovery', 'h2'],
   ])('fits %s on a 390 px screen', async (path, ready) => {
     const { page, done } = await env.visit(path);
     await page.setViewportSize({ width: 390, height: 844 });

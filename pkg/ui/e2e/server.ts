@@ -76,7 +76,7 @@ export async function poll<T>(what: string, fn: () => Promise<T | undefined>, ti
 }
 
 /** Rules for the runs that check the Rules and Alerts pages with content:
- * one recording rule and one alert that fires at once. */
+ * one recording rule, one alert that fires at once and one that never does. */
 const rules = `groups:
   - name: e2e
     interval: 1s
@@ -89,6 +89,14 @@ const rules = `groups:
           severity: none
         annotations:
           summary: fires for the e2e tests
+      - alert: NeverFiring
+        expr: vector(1) < 0
+        for: 5m
+        keep_firing_for: 10m
+        labels:
+          team: e2e
+        annotations:
+          description: stays inactive for the e2e tests
 `;
 
 export async function startServer(prefix: string, opts: { rules?: boolean } = {}): Promise<Server> {
@@ -124,6 +132,14 @@ export async function startServer(prefix: string, opts: { rules?: boolean } = {}
       `      ca_file: ${cert}`,
       '    static_configs:',
       `      - targets: ['${serverAddr}']`,
+      // A target that relabelling drops, for the service discovery page.
+      '  - job_name: dropped',
+      '    static_configs:',
+      "      - targets: ['dropped.invalid:9100']",
+      '    relabel_configs:',
+      '      - source_labels: [__address__]',
+      "        regex: 'dropped\\..*'",
+      '        action: drop',
       '',
     ].join('\n'),
   );

@@ -139,7 +139,7 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
       ['config', 'job_name: miniprom'],
       ['tsdb-status', 'Top series count by metric name'],
       ['rules', withRules ? 'record: job:up:sum' : 'No rule groups are configured.'],
-      ['alerts', withRules ? 'fires for the e2e tests' : 'No active alerts.'],
+      ['alerts', withRules ? 'fires for the e2e tests' : 'No alerting rules.'],
     ]) {
       const { page, done } = await visit(path);
       await page.getByText(text).first().waitFor();

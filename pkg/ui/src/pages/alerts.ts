@@ -1,49 +1,103 @@
-// Alerts: active alerts, grouped by alert name.
+// Alerts: every alerting rule, inactive ones too, grouped by rule group as in
+// Prometheus 3, with a state filter and a search; firing and pending rules
+// list their alerts.
 
 import { get } from '../api';
 import { emptyState, h, replace, table } from '../dom';
-import { ago } from '../format';
-import { labelBadges, type Labels } from '../labels';
+import { ago, formatCount } from '../format';
+import { labelBadges } from '../labels';
+import { formatAlertValue, ruleDetails, stateBadge, type AlertState, type Group, type Rule } from './alerting';
+import { queryLink } from './links';
 
-interface Alert {
-  labels: Labels;
-  annotations: Labels;
-  state: 'pending' | 'firing' | 'inactive';
-  activeAt?: string;
-  value: string;
+const states: AlertState[] = ['inactive', 'pending', 'firing'];
+
+function matches(r: Rule, text: string): boolean {
+  if (!text) return true;
+  const hay = [r.name, r.query, ...Object.entries(r.labels ?? {}).map(([k, v]) => `${k}="${v}"`), ...(r.alerts ?? []).flatMap((a) => Object.entries(a.labels).map(([k, v]) => `${k}="${v}"`))]
+    .join(' ')
+    .toLowerCase();
+  return text
+    .toLowerCase()
+    .split(/\s+/)
+    .every((w) => hay.includes(w));
+}
+
+function ruleItem(r: Rule): HTMLElement {
+  const alerts = r.alerts ?? [];
+  return h(
+    'details',
+    { className: `alert-rule ${r.state ?? ''}`, open: r.state === 'firing' || r.state === 'pending' },
+    h('summary', null, stateBadge(r.state ?? 'unknown'), ' ', h('strong', null, r.name), ' ', h('span', { className: 'muted' }, `(${formatCount(alerts.length)} active)`)),
+    h('div', { className: 'rule-body' }, h('div', null, queryLink(r.query)), ruleDetails(r)),
+    alerts.length
+      ? table(
+          ['Labels', 'State', 'Active since', 'Value', 'Annotations'],
+          alerts.map((a) => [
+            labelBadges(a.labels),
+            stateBadge(a.state),
+            a.activeAt ? ago(a.activeAt) : '',
+            formatAlertValue(a.value),
+            h('dl', null, Object.entries(a.annotations ?? {}).map(([k, v]) => [h('dt', null, k), h('dd', null, v)])),
+          ]),
+          'alerts',
+        )
+      : null,
+  );
 }
 
 export async function render(root: HTMLElement): Promise<void> {
-  const { data } = await get<{ alerts: Alert[] }>('alerts');
-  const alerts = data.alerts ?? [];
-  const byName = new Map<string, Alert[]>();
-  for (const a of alerts) {
-    const name = a.labels.alertname ?? '';
-    byName.set(name, [...(byName.get(name) ?? []), a]);
-  }
+  const { data } = await get<{ groups: Group[] }>('rules', { type: 'alert' });
+  const groups = (data.groups ?? []).filter((g) => g.rules.length > 0);
+  const all = groups.flatMap((g) => g.rules);
+  const shown = new Set<string>(states);
+  let text = '';
+  const body = h('div');
+  const draw = () => {
+    const sections = groups
+      .map((g) => [g, g.rules.filter((r) => shown.has(r.state ?? '') && matches(r, text))] as const)
+      .filter(([, rules]) => rules.length > 0)
+      .map(([g, rules]) =>
+        h('section', { className: 'pool' }, h('h2', null, g.name, ' ', h('span', { className: 'muted' }, g.file)), rules.map(ruleItem)),
+      );
+    replace(body, all.length === 0 ? emptyState('No alerting rules. Add rule_files to the configuration.') : sections.length ? sections : emptyState('No alerting rules match the filters.'));
+  };
+  const count = (s: AlertState) => all.filter((r) => r.state === s).length;
   replace(
     root,
     h('h1', null, 'Alerts'),
-    alerts.length === 0
-      ? emptyState('No active alerts.')
-      : [...byName.entries()]
-          .sort(([a], [b]) => a.localeCompare(b))
-          .map(([name, list]) =>
-            h(
-              'section',
-              { className: 'pool' },
-              h('h2', null, name, ' ', h('span', { className: 'muted' }, `(${list.length} active)`)),
-              table(
-                ['Labels', 'State', 'Active since', 'Value', 'Annotations'],
-                list.map((a) => [
-                  labelBadges(a.labels),
-                  h('span', { className: `health ${a.state === 'firing' ? 'down' : 'unknown'}` }, a.state.toUpperCase()),
-                  a.activeAt ? ago(a.activeAt) : '',
-                  a.value,
-                  h('dl', null, Object.entries(a.annotations ?? {}).map(([k, v]) => [h('dt', null, k), h('dd', null, v)])),
-                ]),
-              ),
-            ),
-          ),
+    h(
+      'div',
+      { className: 'toolbar' },
+      h('span', null, 'State:'),
+      states.map((s) =>
+        h(
+          'label',
+          { className: 'check' },
+          h('input', {
+            type: 'checkbox',
+            name: s,
+            checked: true,
+            onchange: (e: Event) => {
+              if ((e.target as HTMLInputElement).checked) shown.add(s);
+              else shown.delete(s);
+              draw();
+            },
+          }),
+          `${s} (${count(s)})`,
+        ),
+      ),
+      h('input', {
+        type: 'search',
+        className: 'filter',
+        placeholder: 'Filter by name, expression or labels',
+        'aria-label': 'Filter alerts',
+        oninput: (e: Event) => {
+          text = (e.target as HTMLInputElement).value.trim();
+          draw();
+        },
+      }),
+    ),
+    body,
   );
+  draw();
 }

@@ -1,32 +1,11 @@
-// Rules: recording and alerting rule groups with their health.
+// Rules: recording and alerting rule groups with their health; alerting
+// rules show for, keep_firing_for, labels and annotations.
 
 import { get } from '../api';
 import { emptyState, h, replace, table } from '../dom';
 import { ago, humanizeDuration } from '../format';
-import { labelBadges, type Labels } from '../labels';
+import { ruleDetails, stateBadge, type Group } from './alerting';
 import { queryLink } from './links';
-
-interface Rule {
-  name: string;
-  query: string;
-  type: 'recording' | 'alerting';
-  health: 'ok' | 'err' | 'unknown';
-  lastError?: string;
-  lastEvaluation: string;
-  evaluationTime: number;
-  labels?: Labels;
-  duration?: number;
-  state?: string;
-}
-
-interface Group {
-  name: string;
-  file: string;
-  interval: number;
-  rules: Rule[];
-  lastEvaluation: string;
-  evaluationTime: number;
-}
 
 export async function render(root: HTMLElement): Promise<void> {
   const { data } = await get<{ groups: Group[] }>('rules');
@@ -48,8 +27,9 @@ export async function render(root: HTMLElement): Promise<void> {
                   'div',
                   null,
                   h('strong', null, r.type === 'alerting' ? 'alert: ' : 'record: ', r.name),
+                  r.state ? [' ', stateBadge(r.state)] : null,
                   h('div', null, queryLink(r.query)),
-                  r.labels && Object.keys(r.labels).length ? labelBadges(r.labels) : null,
+                  ruleDetails(r),
                 ),
                 h('span', { className: `health ${r.health === 'ok' ? 'up' : r.health === 'err' ? 'down' : 'unknown'}` }, r.health.toUpperCase()),
                 ago(r.lastEvaluation),
