@@ -1,5 +1,6 @@
 # The targets are the README's words: run, build, test, lint, bench, ui.
 GO      ?= go
+GOTAGS  ?=
 NPM     ?= npm
 UI      := pkg/ui
 VERSION := $(shell cat VERSION)
@@ -23,7 +24,7 @@ run: build certs
 	  --web.enable-lifecycle
 
 build: ui
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/miniprom ./cmd/miniprom
+	$(GO) build -trimpath -tags '$(GOTAGS)' -ldflags '$(LDFLAGS)' -o bin/miniprom ./cmd/miniprom
 
 certs:
 	$(GO) run ./cmd/devcert -dir .dev

@@ -62,7 +62,7 @@ func (m *reloadMetrics) success(ok bool) {
 func loadConfig(file string, o Options, logger *slog.Logger) (*config.Config, error) {
 	cfg, err := config.LoadFile(file, false, logger)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't load configuration (--config.file=%q): %w", file, err)
+		return nil, fmt.Errorf("couldn't load configuration (--config.file=%q): %w", file, explainUnknownDiscovery(err))
 	}
 	r := cfg.StorageConfig.TSDBConfig.Retention
 	if r.Time == 0 {

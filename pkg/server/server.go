@@ -171,7 +171,7 @@ func New(o Options) (s *Server, err error) {
 // startManagers creates the discovery, scrape, notifier and rule managers.
 func (s *Server) startManagers(cfg *config.Config) error {
 	logger, reg := s.logger, s.reg
-	sdMetrics, err := discovery.CreateAndRegisterSDMetrics(reg)
+	sdMetrics, err := registerDiscoveryMetrics(reg)
 	if err != nil {
 		return fmt.Errorf("register discovery metrics: %w", err)
 	}
