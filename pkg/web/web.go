@@ -20,7 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/route"
-	"github.com/prometheus/prometheus/util/httputil"
 )
 
 // appName is how the health endpoints name the server. It is Prometheus's
@@ -71,6 +70,7 @@ var uiPages = []string{
 // New returns the handler for every endpoint.
 func New(o Options) http.Handler {
 	m := newMetrics(o.Registerer)
+	gz := &gzipPool{}
 	prefix := "/" + strings.Trim(o.RoutePrefix, "/")
 	if prefix == "/" {
 		prefix = ""
@@ -106,7 +106,7 @@ func New(o Options) http.Handler {
 		json.NewEncoder(w).Encode(o.Version)
 	})
 	router.Get("/metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}).ServeHTTP)
-	router.Get("/federate", readyf(httputil.CompressionHandler{Handler: o.Federate}.ServeHTTP))
+	router.Get("/federate", readyf(gz.handler(o.Federate)))
 
 	lifecycle(router, o)
 	router.Get("/debug/*subpath", serveDebug)
@@ -123,7 +123,13 @@ func New(o Options) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("/", root)
-	av1 := route.New().WithInstrumentation(m.instrumentWithPrefix("/api/v1"))
+	instrument := m.instrumentWithPrefix("/api/v1")
+	av1 := route.New().WithInstrumentation(func(name string, h http.HandlerFunc) http.HandlerFunc {
+		if pooledAPIRoutes[name] {
+			h = gz.api(h)
+		}
+		return instrument(name, h)
+	})
 	o.API.Register(av1)
 	mux.Handle(prefix+"/api/v1/", http.StripPrefix(prefix+"/api/v1", av1))
 	return limitBody(mux, MaxRequestBodyBytes)
