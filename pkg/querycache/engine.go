@@ -27,7 +27,10 @@ type Options struct {
 	// so retention dropping samples cannot leave a stale step behind.
 	StartTime func() (int64, error)
 	// Parser parses queries as the engine does.
-	Parser     parser.Parser
+	Parser parser.Parser
+	// Bypass, when set and true, sends every query to the engine uncached
+	// (for example while the engine logs every query it runs).
+	Bypass     func() bool
 	Registerer prometheus.Registerer
 }
 
@@ -103,7 +106,7 @@ func (e *Engine) NewRangeQuery(ctx context.Context, q storage.Queryable, opts pr
 }
 
 func (e *Engine) planFor(opts promql.QueryOpts, qs string, start time.Time, step, lookback time.Duration) (plan, bool) {
-	if e.o.MaxBytes <= 0 || step <= 0 || step%time.Millisecond != 0 || start.UnixNano()%int64(time.Millisecond) != 0 {
+	if e.o.MaxBytes <= 0 || (e.o.Bypass != nil && e.o.Bypass()) || step <= 0 || step%time.Millisecond != 0 || start.UnixNano()%int64(time.Millisecond) != 0 {
 		return plan{}, false
 	}
 	if opts != nil && opts.EnablePerStepStats() {

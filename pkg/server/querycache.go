@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	promstorage "github.com/prometheus/prometheus/storage"
@@ -30,7 +31,7 @@ type queryCache struct {
 	storage api.Storage
 }
 
-func newQueryCache(logger *slog.Logger, reg prometheus.Registerer, st *storage.Storage, engine *promql.Engine, o Options) *queryCache {
+func newQueryCache(logger *slog.Logger, reg prometheus.Registerer, st *storage.Storage, engine *promql.Engine, o Options, cfg func() config.Config) *queryCache {
 	tracker := querycache.NewTracker(0, nil, reg)
 	c := &queryCache{
 		tracker: tracker,
@@ -56,7 +57,10 @@ func newQueryCache(logger *slog.Logger, reg prometheus.Registerer, st *storage.S
 		Tracker:       tracker,
 		StartTime:     st.StartTime,
 		Parser:        o.Features.parser(),
-		Registerer:    reg,
+		// The query log lists what the engine runs: with the cache, a
+		// refresh would log only the steps evaluated, or nothing.
+		Bypass:     func() bool { return cfg().GlobalConfig.QueryLogFile != "" },
+		Registerer: reg,
 	})
 	return c
 }

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,4 +154,25 @@ func TestQueryCacheOff(t *testing.T) {
 	for _, mf := range mfs {
 		require.NotEqual(t, "miniprom_query_cache_range_queries_total", mf.GetName())
 	}
+}
+
+// With a query log, every query goes to the engine, so the log lists them
+// all as Prometheus's does.
+func TestQueryCacheBypassedWithQueryLog(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, serverConfig{
+		prometheusYML: fmt.Sprintf("global:\n  query_log_file: %s/queries.log\n", dir),
+		options:       func(o *server.Options) { o.EnableRemoteWriteReceiver = true },
+	})
+	now := time.Now().Truncate(time.Minute)
+	ts.remoteWrite(rwSeries(t, map[string]string{"__name__": "dash_metric"},
+		[]prompb.Sample{{Timestamp: now.Add(-30 * time.Minute).UnixMilli(), Value: 1}}))
+	for range 2 {
+		require.Len(t, ts.queryRangeSeries("dash_metric", now.Add(-40*time.Minute), now.Add(-20*time.Minute), time.Minute), 1)
+	}
+	require.Equal(t, 2.0, ts.metricValue("miniprom_query_cache_range_queries_total", map[string]string{"result": "bypass"}))
+	require.Zero(t, ts.metricValue("miniprom_query_cache_range_queries_total", map[string]string{"result": "hit"}))
+	log, err := os.ReadFile(filepath.Join(dir, "queries.log"))
+	require.NoError(t, err)
+	require.Equal(t, 2, strings.Count(string(log), `"query":"dash_metric"`))
 }

@@ -145,7 +145,7 @@ func New(o Options) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("create query engine: %w", err)
 	}
-	s.qcache = newQueryCache(logger, reg, s.storage, s.engine, o)
+	s.qcache = newQueryCache(logger, reg, s.storage, s.engine, o, s.config)
 	if err := s.startManagers(cfg); err != nil {
 		return nil, err
 	}
