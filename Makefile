@@ -42,6 +42,8 @@ test: test-go test-ui test-e2e
 
 test-go: ui
 	$(GO) test -count=1 ./...
+	# Kubernetes discovery is only in binaries built with GOTAGS=kubernetes.
+	$(GO) test -count=1 -tags kubernetes -run 'Kubernetes|ExampleConfigs' ./cmd/miniprom ./pkg/server
 	$(MAKE) fuzz
 
 ## fuzz: each fuzz target briefly, from its checked-in corpus in testdata/fuzz.

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
+	"github.com/prometheus/prometheus/config"
 
 	"github.com/miniprom/miniprom/pkg/server"
 )
@@ -117,6 +118,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	logCfg.Writer = stderr
 	logger := promslog.New(&logCfg)
+	// As in Prometheus, --log.level is the default of the config file's
+	// runtime.log_level, which sets the level at every load.
+	config.DefaultRuntimeConfig.LogLevel = config.LogLevel(logCfg.Level.String())
+	config.DefaultConfig.Runtime = config.DefaultRuntimeConfig
 	o.Logger = logger
 	o.ReadTimeout = time.Duration(readTimeout)
 	o.Retention = time.Duration(retention)
@@ -137,6 +142,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		logger.Error("Invalid command line", "err", err)
 		return 1
 	}
+	o.Tuning.LogLevel = logCfg.Level
 
 	applyMemoryFlags(logger, &o, mem)
 	logger.Info("Starting miniprom", "version", version.Info())

@@ -232,3 +232,60 @@ alerting:
 		return slices.Equal(ts.activeAlertmanagers(), []string{"http://127.0.0.1:" + strconv.Itoa(port) + "/api/v2/alerts"})
 	}, "alertmanager never discovered through dns_sd_configs")
 }
+
+// fakeConsul serves the Consul HTTP API calls consul_sd makes (agent self,
+// catalog services, service health) with one service, "web", on the
+// exporter's port. There is no Consul in Debian; upstream tests the same way.
+func fakeConsul(t *testing.T, port int) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Consul-Index", "1")
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/v1/agent/self":
+			fmt.Fprint(w, `{"Config":{"Datacenter":"dc1"}}`)
+		case "/v1/catalog/services":
+			fmt.Fprint(w, `{"web":["metrics"],"consul":[]}`)
+		case "/v1/health/service/web":
+			fmt.Fprintf(w, `[{"Node":{"Node":"node1","Address":"127.0.0.1","Datacenter":"dc1"},
+				"Service":{"ID":"web-1","Service":"web","Tags":["metrics"],"Address":"127.0.0.1","Port":%d},
+				"Checks":[{"CheckID":"serfHealth","Status":"passing"}]}]`, port)
+		case "/v1/health/service/consul":
+			fmt.Fprint(w, `[]`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
+}
+
+// TestConsulDiscovery: consul_sd_configs in a scrape job and in alerting,
+// through upstream's discoverer against a fake Consul API.
+func TestConsulDiscovery(t *testing.T) {
+	_, port := exporter(t)
+	consul := fakeConsul(t, port)
+	ts := startServer(t, serverConfig{
+		webConfigYML: "-",
+		prometheusYML: fmt.Sprintf(`
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+  - job_name: consul
+    consul_sd_configs: [{server: %q, tags: [metrics], refresh_interval: 1s}]
+alerting:
+  alertmanagers:
+    - consul_sd_configs: [{server: %q, services: [web], refresh_interval: 1s}]
+`, consul, consul),
+	})
+	ts.eventually(func() bool {
+		tgs := ts.targetsOf("consul")
+		return len(tgs) == 1 && tgs[0].Health == "up"
+	}, "consul service never scraped")
+	tg := ts.targetsOf("consul")[0]
+	assert.Equal(t, "127.0.0.1:"+strconv.Itoa(port), tg.Labels["instance"])
+	assert.Equal(t, "web", tg.DiscoveredLabels["__meta_consul_service"])
+	assert.Equal(t, "dc1", tg.DiscoveredLabels["__meta_consul_dc"])
+	ts.eventually(func() bool {
+		return slices.Equal(ts.activeAlertmanagers(), []string{"http://127.0.0.1:" + strconv.Itoa(port) + "/api/v2/alerts"})
+	}, "alertmanager never discovered through consul_sd_configs")
+}

@@ -3,8 +3,6 @@ package server_test
 import (
 	"encoding/json"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -96,19 +94,27 @@ func TestAutoReload(t *testing.T) {
 	ts.eventually(func() bool { return reloads() == before+1 }, "fixed config never applied")
 }
 
-// TestQueryLogFile: global.query_log_file gets one JSON line per query, as
-// in Prometheus, and reloading without it stops the log.
-func TestQueryLogFile(t *testing.T) {
-	dir := t.TempDir()
-	logFile := filepath.Join(dir, "queries.log")
+// TestRuntimeLogLevel: runtime.log_level in the config file sets the log
+// level at start and at each reload, as in Prometheus.
+func TestRuntimeLogLevel(t *testing.T) {
+	level := promslog.NewLevel()
+	require.NoError(t, level.Set("info"))
+	withLevel := func(l string) string {
+		return strings.Replace(selfScrapeConfig, "global:\n", "runtime:\n  log_level: "+l+"\nglobal:\n", 1)
+	}
+	logs := &syncBuffer{}
 	ts := startServer(t, serverConfig{
 		webConfigYML:  "-",
-		prometheusYML: strings.Replace(selfScrapeConfig, "global:\n", "global:\n  query_log_file: "+logFile+"\n", 1),
+		prometheusYML: withLevel("debug"),
+		options: func(o *server.Options) {
+			o.Logger = promslog.New(&promslog.Config{Level: level, Writer: logs})
+			o.Tuning.LogLevel = level
+		},
 	})
-	code, _ := ts.api("/api/v1/query?query=" + url.QueryEscape("vector(42)"))
-	require.Equal(t, 200, code)
-	ts.eventually(func() bool {
-		b, _ := os.ReadFile(logFile)
-		return strings.Contains(string(b), `"query":"vector(42)"`)
-	}, "query never logged")
+	require.Equal(t, "debug", level.String())
+	ts.eventually(func() bool { return strings.Contains(logs.String(), "level=DEBUG") }, "no debug log at runtime.log_level: debug")
+
+	writeFile(t, ts.Dir, "prometheus.yml", withLevel("warn"))
+	require.NoError(t, ts.Reload(t.Context()))
+	require.Equal(t, "warn", level.String())
 }

@@ -168,6 +168,9 @@ func (s *Server) apply(cfg *config.Config) error {
 	}
 
 	applyGoGC(s.logger, cfg)
+	if err := s.applyLogLevel(cfg); err != nil {
+		return err
+	}
 
 	s.mu.Lock()
 	s.cfg = cfg

@@ -2,8 +2,10 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/notifier"
 )
@@ -39,6 +41,11 @@ type Tuning struct {
 	RemoteReadBytesInFrame     int
 
 	SearchMaxLimit int // --web.search.max-limit; negative means no cap (Prometheus's 0)
+
+	// LogLevel is the level of Options.Logger (--log.level), which the
+	// config file's runtime.log_level changes at every load, as in
+	// Prometheus; nil leaves the level alone.
+	LogLevel *promslog.Level
 }
 
 // DefaultTuning is Prometheus 3.16's flag defaults.
@@ -107,4 +114,18 @@ func (f Features) adjustConfig(cfg *config.Config) {
 		c := config.DefaultExemplarsConfig
 		cfg.StorageConfig.ExemplarsConfig = &c
 	}
+}
+
+// applyLogLevel sets the log level from runtime.log_level. Without it in
+// the file, upstream's loader fills in config.DefaultRuntimeConfig, whose
+// level cmd/miniprom sets from --log.level as Prometheus does.
+func (s *Server) applyLogLevel(cfg *config.Config) error {
+	l := s.opts.Tuning.LogLevel
+	if l == nil || cfg.Runtime.LogLevel == "" {
+		return nil
+	}
+	if err := l.Set(string(cfg.Runtime.LogLevel)); err != nil {
+		return fmt.Errorf("applying log level: %w", err)
+	}
+	return nil
 }
