@@ -78,7 +78,7 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
 
   it.each([
     ['query?g0.expr=up&g0.tab=graph&g1.expr=up&g1.tab=table', '.chart canvas'],
-    ['targets', 'section.pool'],
+    ['targets', '.pool'],
     ['alerts', 'h1'],
     ['rules', 'h1'],
     ['flags', 'tbody tr'],

@@ -1,7 +1,8 @@
 // The status pages against a real server: service discovery with the
 // relabelling steps of a dropped target, Alertmanager discovery, the full
-// Alerts page (inactive rules, state filter, search) and the Rules page's
-// alerting rule details.
+// Alerts page (inactive rules, state filter, search), the Rules page's
+// alerting rule details, Targets' pools, sortable Flags and the
+// notifications bell.
 
 import { describe, expect, it } from 'vitest';
 import { runs, useEnv } from './env';
@@ -81,5 +82,62 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
     expect(details).toContain('label teame2e');
     expect(details).toContain('annotation descriptionstays inactive for the e2e tests');
     await done('rules-details');
+  });
+
+  it('picks, folds and unfolds scrape pools on the Targets page, with interval and timeout', async () => {
+    const { page, done } = await env.visit('targets');
+    const pool = page.locator('details.pool', { has: page.locator('h2', { hasText: 'miniprom' }) });
+    await pool.locator('tbody tr').waitFor();
+    expect(await pool.locator('td[data-label="Interval / timeout"]').textContent()).toBe('1s / 1s');
+    await pool.locator('summary').click();
+    await expect.poll(() => pool.evaluate((el: HTMLDetailsElement) => el.open)).toBe(false);
+    await page.getByRole('button', { name: 'Fold / unfold all' }).click();
+    await expect.poll(() => pool.evaluate((el: HTMLDetailsElement) => el.open)).toBe(true);
+    await page.getByLabel('Scrape pool').selectOption('miniprom');
+    await expect.poll(() => page.locator('details.pool').count()).toBe(1);
+    await done('targets-pools');
+  });
+
+  it('sorts the flags by name and by value', async () => {
+    const { page, done } = await env.visit('flags');
+    const first = page.locator('tbody tr').first().locator('td').first();
+    await first.waitFor();
+    const names = await page.locator('tbody tr td:first-child').allTextContents();
+    expect(names).toEqual([...names].sort());
+    await page.getByRole('button', { name: 'Flag' }).click();
+    await expect.poll(async () => (await page.locator('tbody tr td:first-child').allTextContents())[0]).toBe([...names].sort().reverse()[0]);
+    await page.getByRole('button', { name: 'Value' }).click();
+    const values = await page.locator('tbody tr td:last-child').allTextContents();
+    expect(values).toEqual([...values].sort((a, b) => a.localeCompare(b)));
+    await done('flags-sorted');
+  });
+
+  it('rings the notifications bell while a config reload has failed', async () => {
+    const { page, done } = await env.visit('query');
+    await page.getByRole('button', { name: 'Notifications' }).click();
+    await page.getByText('No notifications.').waitFor();
+    await env.server.reload(true);
+    try {
+      await poll('the failed-reload notification', async () => {
+        const r = await env.server.get<{ data: unknown[] }>('api/v1/notifications');
+        return r.data.length > 0 ? true : undefined;
+      });
+      await page.reload();
+      await expect.poll(() => page.locator('.dot').textContent()).toBe('1');
+      await page.getByRole('button', { name: 'Notifications' }).click();
+      await page.getByRole('dialog', { name: 'Notifications' }).getByText('Configuration reload has failed.').waitFor();
+      await env.shot(page, 'notifications');
+    } finally {
+      await env.server.reload(false);
+    }
+    await poll('the notification to clear', async () => {
+      const r = await env.server.get<{ data: { active: boolean }[] }>('api/v1/notifications');
+      return r.data.every((n) => !n.active) ? true : undefined;
+    });
+    await page.reload();
+    await page.getByRole('button', { name: 'Notifications' }).click();
+    await page.getByText('No notifications.').waitFor();
+    expect(await page.locator('.dot').isVisible()).toBe(false);
+    await done('notifications-cleared');
   });
 });

@@ -29,6 +29,9 @@ export interface Server {
   /** get fetches a path below base and parses JSON. */
   get<T>(path: string): Promise<T>;
   logs(): string;
+  /** reload writes a configuration file that fails to load (broken) or the
+   * original one back, and signals the server to reload it. */
+  reload(broken: boolean): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -117,32 +120,31 @@ export async function startServer(prefix: string, opts: { rules?: boolean } = {}
   const serverAddr = isPrometheus ? `127.0.0.1:${await freePort()}` : addr;
   if (opts.rules) await writeFile(join(dir, 'rules.yml'), rules);
   await writeFile(join(dir, 'web.yml'), `tls_server_config:\n  cert_file: ${cert}\n  key_file: ${key}\n`);
-  await writeFile(
-    join(dir, 'prometheus.yml'),
-    [
-      'global:',
-      '  scrape_interval: 1s',
-      '  evaluation_interval: 1s',
-      ...(opts.rules ? ['rule_files:', `  - ${join(dir, 'rules.yml')}`] : []),
-      'scrape_configs:',
-      '  - job_name: miniprom',
-      '    scheme: https',
-      `    metrics_path: ${prefix}/metrics`,
-      '    tls_config:',
-      `      ca_file: ${cert}`,
-      '    static_configs:',
-      `      - targets: ['${serverAddr}']`,
-      // A target that relabelling drops, for the service discovery page.
-      '  - job_name: dropped',
-      '    static_configs:',
-      "      - targets: ['dropped.invalid:9100']",
-      '    relabel_configs:',
-      '      - source_labels: [__address__]',
-      "        regex: 'dropped\\..*'",
-      '        action: drop',
-      '',
-    ].join('\n'),
-  );
+  const configFile = join(dir, 'prometheus.yml');
+  const config = [
+    'global:',
+    '  scrape_interval: 1s',
+    '  evaluation_interval: 1s',
+    ...(opts.rules ? ['rule_files:', `  - ${join(dir, 'rules.yml')}`] : []),
+    'scrape_configs:',
+    '  - job_name: miniprom',
+    '    scheme: https',
+    `    metrics_path: ${prefix}/metrics`,
+    '    tls_config:',
+    `      ca_file: ${cert}`,
+    '    static_configs:',
+    `      - targets: ['${serverAddr}']`,
+    // A target that relabelling drops, for the service discovery page.
+    '  - job_name: dropped',
+    '    static_configs:',
+    "      - targets: ['dropped.invalid:9100']",
+    '    relabel_configs:',
+    '      - source_labels: [__address__]',
+    "        regex: 'dropped\\..*'",
+    '        action: drop',
+    '',
+  ].join('\n');
+  await writeFile(configFile, config);
   const args = [
     `--config.file=${join(dir, 'prometheus.yml')}`,
     `--web.config.file=${join(dir, 'web.yml')}`,
@@ -168,6 +170,10 @@ export async function startServer(prefix: string, opts: { rules?: boolean } = {}
       return JSON.parse(r.body) as T;
     },
     logs: () => log,
+    async reload(broken: boolean) {
+      await writeFile(configFile, broken ? 'scrape_configs: [this is not a list of scrape configs' : config);
+      proc.kill('SIGHUP');
+    },
     async stop() {
       front?.closeAllConnections();
       front?.close();

@@ -5,6 +5,7 @@
 import './style.css';
 import { errorBox, h, replace } from './dom';
 import { settingsMenu } from './menu';
+import { notificationsMenu } from './notifications';
 import { applyTheme, loadSettings, watchSystemTheme } from './settings';
 
 type PageModule = { render(root: HTMLElement): void | Promise<void> };
@@ -48,7 +49,7 @@ async function start(): Promise<void> {
     pages.map((p) =>
       h('a', { href: `./${p.path}`, className: p === page ? 'active' : '', 'aria-current': p === page ? 'page' : null }, p.title),
     ),
-    h('span', { className: 'nav-end' }, settingsMenu()),
+    h('span', { className: 'nav-end' }, notificationsMenu(), settingsMenu()),
   );
   if (!page) {
     replace(main, h('h1', null, 'Not found'));

@@ -1,4 +1,6 @@
-// Targets: every scrape pool and its targets, filterable by health and text.
+// Targets: every scrape pool and its targets, filterable by pool, health and
+// text. Pools fold; a folded pool builds no rows, so setups with hundreds of
+// targets stay quick to filter.
 
 import { get } from '../api';
 import { emptyState, h, replace, table } from '../dom';
@@ -30,25 +32,39 @@ function matches(t: Target, text: string): boolean {
     .every((word) => hay.includes(word));
 }
 
-function pool(name: string, all: Target[], shown: Target[]): HTMLElement {
-  const up = all.filter((t) => t.health === 'up').length;
-  return h(
-    'section',
-    { className: 'pool' },
-    h('h2', null, name, ' ', h('span', { className: up === all.length ? 'count ok' : 'count bad' }, `(${up}/${all.length} up)`)),
-    table(
-      ['Endpoint', 'State', 'Labels', 'Last scrape', 'Scrape duration', 'Error'],
-      shown.map((t) => [
-        h('a', { href: t.scrapeUrl, rel: 'noreferrer' }, t.scrapeUrl),
-        h('span', { className: `health ${t.health}` }, t.health.toUpperCase()),
-        labelBadges(t.labels),
-        ago(t.lastScrape),
-        humanizeDuration(t.lastScrapeDuration * 1000),
-        t.lastError ? h('span', { className: 'error-text' }, t.lastError) : '',
-      ]),
-      'targets',
-    ),
+function rows(shown: Target[]): HTMLTableElement {
+  return table(
+    ['Endpoint', 'State', 'Labels', 'Last scrape', 'Scrape duration', 'Interval / timeout', 'Error'],
+    shown.map((t) => [
+      h('a', { href: t.scrapeUrl, rel: 'noreferrer' }, t.scrapeUrl),
+      h('span', { className: `health ${t.health}` }, t.health.toUpperCase()),
+      labelBadges(t.labels),
+      ago(t.lastScrape),
+      humanizeDuration(t.lastScrapeDuration * 1000),
+      `${t.scrapeInterval ?? ''} / ${t.scrapeTimeout ?? ''}`,
+      t.lastError ? h('span', { className: 'error-text' }, t.lastError) : '',
+    ]),
+    'targets',
   );
+}
+
+function pool(name: string, all: Target[], shown: Target[], folded: Set<string>): HTMLElement {
+  const up = all.filter((t) => t.health === 'up').length;
+  const el = h(
+    'details',
+    { className: 'pool', open: !folded.has(name) },
+    h('summary', null, h('h2', null, name, ' ', h('span', { className: up === all.length ? 'count ok' : 'count bad' }, `(${up}/${all.length} up)`))),
+  );
+  const fill = () => {
+    if (el.open && !el.querySelector('table')) el.append(rows(shown));
+  };
+  fill();
+  el.addEventListener('toggle', () => {
+    if (el.open) folded.delete(name);
+    else folded.add(name);
+    fill();
+  });
+  return el;
 }
 
 export async function render(root: HTMLElement): Promise<void> {
@@ -59,13 +75,16 @@ export async function render(root: HTMLElement): Promise<void> {
   const pools = [...byPool.entries()].sort(([a], [b]) => a.localeCompare(b));
 
   const shownHealth = new Set<string>(healths);
+  const folded = new Set<string>();
   let text = '';
+  let picked = '';
   const body = h('div');
   const draw = () => {
     const sections = pools
+      .filter(([name]) => !picked || name === picked)
       .map(([name, all]) => [name, all, all.filter((t) => shownHealth.has(t.health) && matches(t, text))] as const)
       .filter(([, , shown]) => shown.length > 0)
-      .map(([name, all, shown]) => pool(name, all, shown));
+      .map(([name, all, shown]) => pool(name, all, shown, folded));
     replace(
       body,
       targets.length === 0 ? emptyState('No targets. Add scrape_configs to the configuration.') : sections.length ? sections : emptyState('No targets match the filters.'),
@@ -95,6 +114,33 @@ export async function render(root: HTMLElement): Promise<void> {
     h(
       'div',
       { className: 'toolbar' },
+      h(
+        'select',
+        {
+          'aria-label': 'Scrape pool',
+          onchange: (e: Event) => {
+            picked = (e.target as HTMLSelectElement).value;
+            draw();
+          },
+        },
+        h('option', { value: '' }, `All pools (${pools.length})`),
+        pools.map(([name]) => h('option', { value: name }, name)),
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          onclick: () => {
+            const allFolded = pools.every(([n]) => folded.has(n));
+            for (const [n] of pools) {
+              if (allFolded) folded.delete(n);
+              else folded.add(n);
+            }
+            draw();
+          },
+        },
+        'Fold / unfold all',
+      ),
       h('span', null, 'Health:'),
       healthBoxes,
       h('input', {
