@@ -19,9 +19,9 @@
 //     (backfill, out-of-order samples, late remote write), or when the server
 //     says so (admin deletes, config reload). A step is only cached when the
 //     window it reads ends a lookback delta before the watermark.
-//   - engine.go serves a cached step only while the window it reads lies
-//     after the oldest sample storage still holds, so retention dropping old
-//     samples never leaves a stale step behind.
+//   - engine.go serves a cached answer only while the oldest sample storage
+//     holds is where it was when the answer was evaluated, so retention
+//     dropping samples never leaves a stale step behind.
 //
 // An evaluation that fails or carries annotations is answered by evaluating
 // the whole range uncached, so errors and warnings are exactly the engine's.

@@ -22,9 +22,9 @@ type Options struct {
 	LookbackDelta time.Duration
 	// Tracker says when cached results become invalid. Required.
 	Tracker *Tracker
-	// StartTime returns the oldest timestamp storage holds (ms); steps
-	// reading older samples are neither cached nor served from the cache,
-	// so retention dropping samples cannot leave a stale step behind.
+	// StartTime returns the oldest timestamp storage holds (ms). Retention
+	// moves it when it drops samples: a cached answer is only used while it
+	// is what it was when the answer was evaluated.
 	StartTime func() (int64, error)
 	// Parser parses queries as the engine does.
 	Parser parser.Parser
@@ -183,14 +183,14 @@ func (q *query) Exec(ctx context.Context) *promql.Result {
 	}
 	ext := q.e.store.get(q.key, gen)
 	from, to := int64(1), int64(0) // the cached steps to use; none
-	if ext != nil {
-		from = max(q.start, ext.start, q.alignUp(clamp(oldest)-q.plan.readFrom))
+	if ext != nil && ext.oldest == oldest {
+		from = max(q.start, ext.start)
 		to = min(q.end, ext.end)
 	}
 	if from > to {
-		return q.execMiss(ctx, gen, cutoff, ext)
+		return q.execMiss(ctx, gen, cutoff, oldest, ext)
 	}
-	res, ok := q.execPartial(ctx, gen, cutoff, ext, from, to)
+	res, ok := q.execPartial(ctx, gen, cutoff, oldest, ext, from, to)
 	if !ok {
 		q.e.queries.WithLabelValues(resultBypass).Inc()
 		q.stats = nil
@@ -201,7 +201,7 @@ func (q *query) Exec(ctx context.Context) *promql.Result {
 
 // execMiss evaluates the whole range as the engine would without the cache
 // and caches the final steps of an answer without annotations.
-func (q *query) execMiss(ctx context.Context, gen uint64, cutoff int64, old *extent) *promql.Result {
+func (q *query) execMiss(ctx context.Context, gen uint64, cutoff, oldest int64, old *extent) *promql.Result {
 	res := q.Query.Exec(ctx)
 	if res.Err != nil || len(res.Warnings) > 0 {
 		q.e.queries.WithLabelValues(resultBypass).Inc()
@@ -214,7 +214,7 @@ func (q *query) execMiss(ctx context.Context, gen uint64, cutoff int64, old *ext
 	q.e.queries.WithLabelValues(resultMiss).Inc()
 	q.e.steps.WithLabelValues(resultMiss).Add(float64((q.end-q.start)/q.step + 1))
 	// The engine recycles the answer's memory when the query is closed.
-	q.remember(mat, gen, cutoff, old, ownedCopy)
+	q.remember(mat, gen, cutoff, oldest, old, ownedCopy)
 	return res
 }
 
@@ -223,7 +223,7 @@ func (q *query) execMiss(ctx context.Context, gen uint64, cutoff int64, old *ext
 // a whole uncached evaluation instead: a piece failed or carried
 // annotations (whose text and order are the engine's to give), or the cache
 // was invalidated meanwhile.
-func (q *query) execPartial(ctx context.Context, gen uint64, cutoff int64, ext *extent, from, to int64) (*promql.Result, bool) {
+func (q *query) execPartial(ctx context.Context, gen uint64, cutoff, oldest int64, ext *extent, from, to int64) (*promql.Result, bool) {
 	q.stats = &stats.Statistics{Timers: stats.NewQueryTimers(), Samples: stats.NewQuerySamples(false)}
 	timer := q.stats.Timers.GetTimer(stats.ExecTotalTime).Start()
 	defer timer.Stop()
@@ -257,25 +257,24 @@ func (q *query) execPartial(ctx context.Context, gen uint64, cutoff int64, ext *
 	q.e.steps.WithLabelValues(resultMiss).Add(float64((q.end-q.start)/q.step + 1 - cachedSteps))
 
 	// The pieces are copies, the cached steps immutable: share them.
-	q.remember(mat, gen, cutoff, ext, func(m promql.Matrix) promql.Matrix { return m })
+	q.remember(mat, gen, cutoff, oldest, ext, func(m promql.Matrix) promql.Matrix { return m })
 	return &promql.Result{Value: mat}, true
 }
 
 // remember caches the steps of mat that are final: those reading only
-// samples older than cutoff, and none older than the oldest sample storage
-// still holds after the evaluation.
-func (q *query) remember(mat promql.Matrix, gen uint64, cutoff int64, old *extent, own func(promql.Matrix) promql.Matrix) {
-	oldest, err := q.e.o.StartTime()
-	if err != nil {
+// samples older than cutoff. oldest is the oldest sample storage held
+// before the evaluation; if retention moved it meanwhile, the evaluation
+// may have seen samples that are gone, and nothing is cached.
+func (q *query) remember(mat promql.Matrix, gen uint64, cutoff, oldest int64, old *extent, own func(promql.Matrix) promql.Matrix) {
+	if after, err := q.e.o.StartTime(); err != nil || after != oldest {
 		return
 	}
-	from := max(q.start, q.alignUp(clamp(oldest)-q.plan.readFrom))
-	to := min(q.end, q.alignDown(cutoff-1-q.plan.readTo))
-	if from > to || (old != nil && old.start == from && old.end == to) {
+	from, to := q.start, min(q.end, q.alignDown(cutoff-1-q.plan.readTo))
+	if from > to || (old != nil && old.start == from && old.end == to && old.oldest == oldest) {
 		return
 	}
 	m := own(within(mat, from, to))
-	q.e.store.put(q.key, gen, q.e.o.Tracker.Generation(), &extent{start: from, end: to, matrix: m, bytes: sizeOf(m) + int64(len(q.key))})
+	q.e.store.put(q.key, gen, q.e.o.Tracker.Generation(), &extent{start: from, end: to, oldest: oldest, matrix: m, bytes: sizeOf(m) + int64(len(q.key))})
 }
 
 // evaluate runs the engine over the steps in [s, e]. It reports false if the
@@ -311,14 +310,7 @@ func clamp(t int64) int64 {
 	return min(max(t, -limit), limit)
 }
 
-// alignUp is the first step at or after t; alignDown the last at or before.
-func (q *query) alignUp(t int64) int64 {
-	if t <= q.start {
-		return q.start
-	}
-	return q.start + (t-q.start+q.step-1)/q.step*q.step
-}
-
+// alignDown is the last step at or before t.
 func (q *query) alignDown(t int64) int64 {
 	if t < q.start {
 		return q.start - q.step

@@ -9,10 +9,12 @@ import (
 )
 
 // extent is the cached answer of one query for its steps in [start, end]
-// (ms, on the query's step grid). Its matrix is never modified: answers
-// share its points.
+// (ms, on the query's step grid), evaluated while the oldest sample storage
+// held was at oldest. Its matrix is never modified: answers share its
+// points.
 type extent struct {
 	start, end int64
+	oldest     int64
 	matrix     promql.Matrix
 	bytes      int64
 }
