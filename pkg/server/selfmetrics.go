@@ -30,9 +30,10 @@ func newSelfRegistry() *prometheus.Registry {
 }
 
 // gatherer is what /metrics and the API serve: the server's registry plus
-// the net_conntrack_* families. Those come from go-conntrack, which
-// Prometheus's HTTP clients (scrapes, notifier, remote write) and miniprom's
-// listeners report to, and which registers only with client_golang's
+// the net_conntrack_* and prometheus_template_* families. Those come from
+// go-conntrack, which Prometheus's HTTP clients (scrapes, notifier, remote
+// write) and miniprom's listeners report to, and from upstream's template
+// package (alert templates); both register only with client_golang's
 // process-wide default registry.
 func (s *Server) gatherer() prometheus.Gatherer {
 	return prometheus.Gatherers{s.reg, conntrackGatherer{prometheus.DefaultGatherer}}
@@ -44,7 +45,7 @@ func (g conntrackGatherer) Gather() ([]*dto.MetricFamily, error) {
 	mfs, err := g.Gatherer.Gather()
 	kept := mfs[:0]
 	for _, mf := range mfs {
-		if strings.HasPrefix(mf.GetName(), "net_conntrack_") {
+		if name := mf.GetName(); strings.HasPrefix(name, "net_conntrack_") || strings.HasPrefix(name, "prometheus_template_") {
 			kept = append(kept, mf)
 		}
 	}

@@ -105,7 +105,8 @@ func New(o Options) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(o.Version)
 	})
-	router.Get("/metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}).ServeHTTP)
+	// Instrumented as Prometheus's /metrics is: promhttp_metric_handler_*.
+	router.Get("/metrics", promhttp.InstrumentMetricHandler(o.Registerer, promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{})).ServeHTTP)
 	router.Get("/federate", readyf(gz.handler(o.Federate)))
 
 	lifecycle(router, o)
