@@ -71,6 +71,8 @@ func NewEngine(inner promql.QueryEngine, o Options) *Engine {
 	for _, r := range []string{resultHit, resultPartial, resultMiss, resultBypass} {
 		e.queries.WithLabelValues(r)
 	}
+	e.steps.WithLabelValues(resultHit)
+	e.steps.WithLabelValues(resultMiss)
 	if o.Registerer != nil {
 		o.Registerer.MustRegister(e.queries, e.steps)
 	}

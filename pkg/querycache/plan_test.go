@@ -2,6 +2,7 @@ package querycache
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -51,8 +52,12 @@ func TestPlan(t *testing.T) {
 	}
 }
 
-// countingAppendable counts commits, to check the tracker passes them on.
-type countingAppendable struct{ commits int }
+// countingAppendable counts commits, to check the tracker passes them on,
+// and answers appends at the timestamps in errs with those errors.
+type countingAppendable struct {
+	commits int
+	errs    map[int64]error
+}
 
 func (c *countingAppendable) Appender(context.Context) storage.Appender {
 	return &countingAppender{c: c}
@@ -63,8 +68,8 @@ type countingAppender struct {
 	c *countingAppendable
 }
 
-func (a *countingAppender) Append(storage.SeriesRef, labels.Labels, int64, float64) (storage.SeriesRef, error) {
-	return 0, nil
+func (a *countingAppender) Append(_ storage.SeriesRef, _ labels.Labels, t int64, _ float64) (storage.SeriesRef, error) {
+	return 0, a.c.errs[t]
 }
 func (a *countingAppender) Commit() error   { a.c.commits++; return nil }
 func (a *countingAppender) Rollback() error { return nil }
@@ -72,7 +77,10 @@ func (a *countingAppender) Rollback() error { return nil }
 func TestTracker(t *testing.T) {
 	now := time.UnixMilli(10_000_000)
 	tr := NewTracker(time.Minute, func() time.Time { return now }, nil)
-	inner := &countingAppendable{}
+	inner := &countingAppendable{errs: map[int64]error{
+		9_000_000: storage.ErrOutOfOrderSample,
+		9_000_001: fmt.Errorf("exemplar refused after the sample was written"),
+	}}
 	app := tr.Appendable(inner)
 	write := func(ts ...int64) {
 		a := app.Appender(context.Background())
@@ -93,6 +101,14 @@ func TestTracker(t *testing.T) {
 	require.Equal(t, gen, tr.Generation())
 	write(9_920_000) // 70s behind: a backfill
 	require.Equal(t, gen+1, tr.Generation())
+
+	// A sample the storage refused changed nothing; one that failed
+	// otherwise may have been written.
+	write(9_000_000)
+	require.Equal(t, gen+1, tr.Generation())
+	write(9_000_001)
+	require.Equal(t, gen+2, tr.Generation())
+	gen++
 
 	// A rolled back batch wrote nothing.
 	a := app.Appender(context.Background())

@@ -2,6 +2,7 @@ package querycache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync/atomic"
@@ -158,7 +159,16 @@ type span struct {
 
 func newSpan(t *Tracker) span { return span{t: t, mint: math.MaxInt64, maxt: math.MinInt64} }
 
-func (s *span) add(ts int64) {
+// add notes a sample unless the storage refused it as out of order, a
+// duplicate or too old, which changes nothing: targets that expose their
+// own old timestamps send the same samples again on every scrape. Any
+// other error may have come after the sample was written (a partial error
+// for its exemplars), so the sample counts.
+func (s *span) add(ts int64, err error) {
+	if err != nil && (errors.Is(err, storage.ErrOutOfOrderSample) || errors.Is(err, storage.ErrDuplicateSampleForTimestamp) ||
+		errors.Is(err, storage.ErrOutOfBounds) || errors.Is(err, storage.ErrTooOldSample)) {
+		return
+	}
 	s.mint = min(s.mint, ts)
 	s.maxt = max(s.maxt, ts)
 }
@@ -184,24 +194,28 @@ type appender struct {
 }
 
 func (a *appender) Append(ref storage.SeriesRef, l labels.Labels, ts int64, v float64) (storage.SeriesRef, error) {
-	a.span.add(ts)
-	return a.Appender.Append(ref, l, ts, v)
+	ref, err := a.Appender.Append(ref, l, ts, v)
+	a.span.add(ts, err)
+	return ref, err
 }
 
 func (a *appender) AppendHistogram(ref storage.SeriesRef, l labels.Labels, ts int64, h *histogram.Histogram, fh *histogram.FloatHistogram) (storage.SeriesRef, error) {
-	a.span.add(ts)
-	return a.Appender.AppendHistogram(ref, l, ts, h, fh)
+	ref, err := a.Appender.AppendHistogram(ref, l, ts, h, fh)
+	a.span.add(ts, err)
+	return ref, err
 }
 
 // AppendSTZeroSample writes a zero sample at st, the start timestamp.
 func (a *appender) AppendSTZeroSample(ref storage.SeriesRef, l labels.Labels, ts, st int64) (storage.SeriesRef, error) {
-	a.span.add(st)
-	return a.Appender.AppendSTZeroSample(ref, l, ts, st)
+	ref, err := a.Appender.AppendSTZeroSample(ref, l, ts, st)
+	a.span.add(st, err)
+	return ref, err
 }
 
 func (a *appender) AppendHistogramSTZeroSample(ref storage.SeriesRef, l labels.Labels, ts, st int64, h *histogram.Histogram, fh *histogram.FloatHistogram) (storage.SeriesRef, error) {
-	a.span.add(st)
-	return a.Appender.AppendHistogramSTZeroSample(ref, l, ts, st, h, fh)
+	ref, err := a.Appender.AppendHistogramSTZeroSample(ref, l, ts, st, h, fh)
+	a.span.add(st, err)
+	return ref, err
 }
 
 func (a *appender) Commit() error   { return a.span.commit(a.Appender.Commit()) }
@@ -216,8 +230,9 @@ type appenderV2 struct {
 }
 
 func (a *appenderV2) Append(ref storage.SeriesRef, l labels.Labels, st, ts int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, opts storage.AppendV2Options) (storage.SeriesRef, error) {
-	a.span.add(ts)
-	return a.AppenderV2.Append(ref, l, st, ts, v, h, fh, opts)
+	ref, err := a.AppenderV2.Append(ref, l, st, ts, v, h, fh, opts)
+	a.span.add(ts, err)
+	return ref, err
 }
 
 // AppendExemplars passes exemplars on: the remote write receivers need an

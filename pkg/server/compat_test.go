@@ -178,6 +178,26 @@ scrape_configs:
 		require.Equal(t, wantCode, gotCode)
 		require.Equal(t, normalize(want), normalize(got))
 	})
+	// A dashboard refresh: the range queries again, as asked and slid
+	// forward, now answered (partly) from miniprom's results cache, and
+	// still byte-for-byte Prometheus's answers.
+	t.Run("range queries from the results cache", func(t *testing.T) {
+		cachedSteps := func() float64 {
+			return mini.metricValue("miniprom_query_cache_steps_total", map[string]string{"result": "hit"})
+		}
+		before := cachedSteps()
+		for _, expr := range []string{"demo_temperature_celsius", "sum(increase(demo_requests_total[2m]))", "histogram_quantile(0.9, rate(demo_latency_seconds_bucket[2m]))"} {
+			for _, slide := range []time.Duration{0, 0, 30 * time.Second, 2 * time.Minute} {
+				path := fmt.Sprintf("/api/v1/query_range?start=%d&end=%d&step=30&query=%s",
+					start.Add(slide).Unix(), start.Add(5*time.Minute+slide).Unix(), q(expr))
+				wantCode, want := fetch(t, http.MethodGet, promURL+path)
+				gotCode, got := fetch(t, http.MethodGet, mini.Base+path)
+				require.Equal(t, wantCode, gotCode, path)
+				require.Equal(t, want, got, path)
+			}
+		}
+		require.Greater(t, cachedSteps(), before, "no answer came from the cache")
+	})
 	t.Run("POST form", func(t *testing.T) {
 		form := url.Values{"query": {"sum(demo_temperature_celsius)"}, "time": {at}}
 		want := postForm(t, promURL+"/api/v1/query", form)
