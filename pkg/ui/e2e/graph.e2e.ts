@@ -1,8 +1,12 @@
 // The Graph tab against a real server: drag-to-zoom and its way back,
-// readable axes, the resolution input.
+// readable axes, the resolution input, the comparison with an earlier
+// range, and the legend's filter, copy and add-a-matcher.
 
+import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { runs, useEnv } from './env';
+
+const param = (page: Page, key: string) => new URL(page.url()).searchParams.get(key);
 
 describe.each(runs)('at %s', (name, prefix, withRules) => {
   const env = useEnv(name, prefix, withRules);
@@ -59,5 +63,45 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
     });
     expect(fits).toBe(true);
     await done('graph-resolution');
+  });
+
+  it('overlays the query one day earlier, dashed, chosen from the controls', async () => {
+    const { page, done } = await env.visit('query?g0.expr=time()&g0.tab=graph&g0.range_input=5m');
+    await page.locator('.chart canvas').waitFor();
+    expect(await page.locator('.legend-item').count()).toBe(1);
+    await page.getByLabel('Compare with').selectOption('1d');
+    await expect.poll(() => param(page, 'g0.compare')).toBe('1d');
+    await expect.poll(() => page.locator('.legend-item').count()).toBe(2);
+    expect(await page.locator('.legend-item.past').textContent()).toContain('offset 1d');
+    // time() a day earlier is 86400 less at every point.
+    const box = (await page.locator('.u-over').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    const values = page.locator('.graph-tooltip .tooltip-row b');
+    await expect.poll(() => values.count()).toBe(2);
+    const [a, b] = (await values.allTextContents()).map(Number);
+    expect(Math.abs(a - b)).toBe(86400);
+    await done('graph-compare');
+  });
+
+  it('filters the legend, adds a clicked label to the query, and copies a selector', async () => {
+    const two = 'label_replace(vector(1), "x", "a", "", "") or label_replace(vector(2), "x", "b", "", "")';
+    const { page, done } = await env.visit(`query?g0.expr=${encodeURIComponent(two)}&g0.tab=graph&g0.range_input=5m`);
+    const items = page.locator('.legend-item');
+    await expect.poll(() => items.count()).toBe(2);
+    await page.getByLabel('Filter series').fill('x="b"');
+    await expect.poll(() => page.locator('.legend-item:not([hidden])').count()).toBe(1);
+    expect(await page.locator('.legend-item:not([hidden])').textContent()).toContain('x="b"');
+    await done('graph-legend-filter');
+
+    const origin = new URL(env.server.base).origin;
+    await env.browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+    const v = await env.visit('query?g0.expr=up&g0.tab=graph&g0.range_input=5m');
+    await v.page.locator('.legend-item').first().waitFor();
+    await v.page.locator('.legend-item .copy').first().click();
+    await expect.poll(() => v.page.evaluate(() => navigator.clipboard.readText())).toMatch(/^up\{instance="127\.0\.0\.1:\d+", job="miniprom"\}$/);
+    await v.page.locator('.legend-item .label-pair[data-name="job"]').first().click();
+    await expect.poll(() => v.page.locator('.cm-content').textContent()).toBe('up{job="miniprom"}');
+    await expect.poll(() => param(v.page, 'g0.expr')).toBe('up{job="miniprom"}');
+    await v.done('graph-add-matcher');
   });
 });

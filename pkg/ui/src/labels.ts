@@ -21,7 +21,8 @@ export function seriesNameNode(labels: Labels): HTMLElement {
   const parts: (Node | string)[] = [];
   Object.entries(rest).forEach(([k, v], i) => {
     if (i > 0) parts.push(', ');
-    parts.push(h('span', { className: 'label-name' }, k), '=', h('span', { className: 'label-value' }, quote(v)));
+    // One element per pair, so a click on it can tell which pair it was.
+    parts.push(h('span', { className: 'label-pair', 'data-name': k, 'data-value': v }, h('span', { className: 'label-name' }, k), '=', h('span', { className: 'label-value' }, quote(v))));
   });
   return h(
     'span',

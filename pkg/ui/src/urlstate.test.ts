@@ -22,6 +22,7 @@ describe('decodePanels', () => {
       step: 30_000,
       stacked: true,
       yZero: false,
+      compare: null,
     });
   });
 
@@ -60,7 +61,7 @@ describe('decodePanels', () => {
 describe('encodePanels', () => {
   it('round-trips', () => {
     const panels: PanelState[] = [
-      { expr: 'sum by (job) (up{job=~"a|b"})', tab: 'graph', range: 6 * hour, endTime: Date.UTC(2024, 0, 2, 3, 4, 5), step: 15_000, stacked: true, yZero: true },
+      { expr: 'sum by (job) (up{job=~"a|b"})', tab: 'graph', range: 6 * hour, endTime: Date.UTC(2024, 0, 2, 3, 4, 5), step: 15_000, stacked: true, yZero: true, compare: 86_400_000 },
       newPanel(''),
     ];
     expect(decodePanels(encodePanels(panels).toString())).toEqual(panels);

@@ -20,12 +20,16 @@ export interface PanelState {
   stacked: boolean;
   /** Start the y axis at zero rather than at the data's minimum. */
   yZero: boolean;
+  /** Also graph the query this long (milliseconds) earlier, dashed; null is
+   * no comparison. miniprom's own parameter (g0.compare), which Prometheus
+   * ignores. */
+  compare: number | null;
 }
 
 export const defaultRange = 60 * 60 * 1000;
 
 export function newPanel(expr = ''): PanelState {
-  return { expr, tab: 'table', range: defaultRange, endTime: null, step: null, stacked: false, yZero: false };
+  return { expr, tab: 'table', range: defaultRange, endTime: null, step: null, stacked: false, yZero: false, compare: null };
 }
 
 /** decodePanels reads panels g0.*, g1.*, … until one has no expr. */
@@ -54,6 +58,8 @@ export function decodePanels(search: string | URLSearchParams): PanelState[] {
     if (get('stacked') === '1' || mode === 'stacked') p.stacked = true;
     if (mode === 'lines') p.stacked = false;
     p.yZero = get('y_axis_min') === '0';
+    const compare = parseDuration(get('compare') ?? '');
+    if (compare) p.compare = compare;
     panels.push(p);
   }
   return panels;
@@ -80,6 +86,7 @@ export function encodePanels(panels: PanelState[]): URLSearchParams {
     }
     set('display_mode', p.stacked ? 'stacked' : 'lines');
     if (p.yZero) set('y_axis_min', '0');
+    if (p.compare) set('compare', formatDuration(p.compare));
   });
   return params;
 }

@@ -21,6 +21,11 @@ export interface GraphOptions {
   /** onZoom receives the time range, in Unix milliseconds, that the user
    * selected by dragging over the plot. */
   onZoom?: (start: number, end: number) => void;
+  /** The same query an offset earlier, its timestamps already moved onto
+   * this range; drawn dashed in its current series' colours. */
+  compare?: { series: RangeSeries[]; label: string };
+  /** onAddMatcher receives a label pair clicked in the legend. */
+  onAddMatcher?: (name: string, value: string) => void;
 }
 
 export interface Graph {
@@ -84,15 +89,23 @@ export function align(series: RangeSeries[], o: GraphOptions): uPlot.AlignedData
   return [xs, ...ys];
 }
 
-/** stack sums each series onto the ones before it; a gap counts as zero
- * below others but stays a gap in its own line. */
-function stack(data: uPlot.AlignedData): uPlot.AlignedData {
+/** stack sums each of the first n series onto the ones before it; a gap
+ * counts as zero below others but stays a gap in its own line. Series past n
+ * (the comparison) are left as they are. */
+function stack(data: uPlot.AlignedData, n: number): uPlot.AlignedData {
   const acc = new Array<number>(data[0].length).fill(0);
   const out: uPlot.AlignedData = [data[0]];
-  for (const ys of data.slice(1)) {
-    out.push(Array.from(ys, (v, i) => (v === null || v === undefined ? null : (acc[i] += v))));
-  }
+  data.slice(1).forEach((ys, k) => {
+    out.push(k < n ? Array.from(ys, (v, i) => (v === null || v === undefined ? null : (acc[i] += v))) : ys);
+  });
   return out;
+}
+
+/** A drawn series: its labels, its colour's index, and whether it is the comparison. */
+interface Drawn {
+  metric: RangeSeries['metric'];
+  color: number;
+  past: boolean;
 }
 
 export function drawGraph(chartEl: HTMLElement, legendEl: HTMLElement, series: RangeSeries[], o: GraphOptions): Graph {
@@ -100,8 +113,14 @@ export function drawGraph(chartEl: HTMLElement, legendEl: HTMLElement, series: R
   lightness = cssVar('color-scheme') === 'dark' ? 62 : 42;
   const axisColor = cssVar('--fg');
   const grid = { stroke: cssVar('--grid'), width: 1 };
-  const raw = align(series, o);
-  const data = o.stacked ? stack(raw) : raw;
+  const past = o.compare?.series ?? [];
+  const byName = new Map(series.map((s, i) => [seriesName(s.metric), i]));
+  const drawnSeries: Drawn[] = [
+    ...series.map((s, i) => ({ metric: s.metric, color: i, past: false })),
+    ...past.map((s, k) => ({ metric: s.metric, color: byName.get(seriesName(s.metric)) ?? series.length + k, past: true })),
+  ];
+  const raw = align([...series, ...past], o);
+  const data = o.stacked ? stack(raw, series.length) : raw;
   let resolveDrawn: (ms: number) => void;
   const drawn = new Promise<number>((r) => (resolveDrawn = r));
 
@@ -112,7 +131,7 @@ export function drawGraph(chartEl: HTMLElement, legendEl: HTMLElement, series: R
     legend: { show: false },
     tzDate: o.utc ? (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC') : (ts) => new Date(ts * 1000),
     cursor: {
-      points: { show: series.length <= maxCursorPoints },
+      points: { show: drawnSeries.length <= maxCursorPoints },
       // Dragging selects a time range; onZoom turns it into a new query.
       drag: { x: true, y: false, setScale: false },
       // Snap to the nearest sample within a few pixels, so sparse series
@@ -146,11 +165,12 @@ export function drawGraph(chartEl: HTMLElement, legendEl: HTMLElement, series: R
     ],
     series: [
       {},
-      ...series.map((s, i) => ({
-        label: seriesName(s.metric),
-        stroke: color(i),
+      ...drawnSeries.map((d) => ({
+        label: seriesName(d.metric) + (d.past ? ` ${o.compare!.label}` : ''),
+        stroke: color(d.color, d.past ? 0.75 : 1),
         width: 1.25,
-        fill: o.stacked ? color(i, 0.35) : undefined,
+        dash: d.past ? [6, 4] : undefined,
+        fill: o.stacked && !d.past ? color(d.color, 0.35) : undefined,
         points: { filter: isolated },
       })),
     ],
@@ -163,7 +183,7 @@ export function drawGraph(chartEl: HTMLElement, legendEl: HTMLElement, series: R
           resolveDrawn(ms);
         },
       ],
-      setCursor: [(u) => hover(u, tooltip, raw, o.utc)],
+      setCursor: [(u) => hover(u, tooltip, raw, o.utc, drawnSeries)],
       setSelect: [
         (u) => {
           if (u.select.width < 2) return;
@@ -177,7 +197,7 @@ export function drawGraph(chartEl: HTMLElement, legendEl: HTMLElement, series: R
   };
   const plot = new uPlot(opts, data, chartEl);
   plot.over.appendChild(tooltip);
-  drawLegend(legendEl, series, plot);
+  drawLegend(legendEl, drawnSeries, plot, o);
 
   const resize = new ResizeObserver(() => {
     const width = Math.max(chartEl.clientWidth, 300);
@@ -210,7 +230,7 @@ function isolated(u: uPlot, i: number, show: boolean): number[] | null {
 
 /** hover lists the values at the pointer's time for the visible series
  * nearest to the pointer, with unstacked values. */
-function hover(u: uPlot, tooltip: HTMLElement, raw: uPlot.AlignedData, utc: boolean): void {
+function hover(u: uPlot, tooltip: HTMLElement, raw: uPlot.AlignedData, utc: boolean, drawnSeries: Drawn[]): void {
   if (u.cursor.idx == null || u.cursor.left === undefined || u.cursor.left < 0) {
     tooltip.hidden = true;
     return;
@@ -235,7 +255,7 @@ function hover(u: uPlot, tooltip: HTMLElement, raw: uPlot.AlignedData, utc: bool
     tooltip,
     h('div', { className: 'muted' }, formatTimeMs(raw[0][near[0].j] * 1000, utc) + (utc ? ' UTC' : '')),
     near.slice(0, maxHoverRows).map(({ i, v }) =>
-      h('div', { className: 'tooltip-row' }, h('span', { className: 'swatch', style: `background:${color(i - 1)}` }), h('b', null, String(v)), ' ', u.series[i].label ?? ''),
+      h('div', { className: 'tooltip-row' }, h('span', { className: 'swatch', style: `background:${color(drawnSeries[i - 1].color)}` }), h('b', null, String(v)), ' ', u.series[i].label ?? ''),
     ),
     near.length > maxHoverRows ? h('div', { className: 'muted' }, `… ${near.length - maxHoverRows} more`) : null,
   );
@@ -248,26 +268,66 @@ function hover(u: uPlot, tooltip: HTMLElement, raw: uPlot.AlignedData, utc: bool
   tooltip.style.top = `${Math.min(u.cursor.top ?? 0, u.over.clientHeight / 2)}px`;
 }
 
-/** drawLegend lists every series. A click shows only that series (or all
- * again); a click with Ctrl, Cmd or Shift toggles one. */
-function drawLegend(legendEl: HTMLElement, series: RangeSeries[], plot: uPlot): void {
+/** drawLegend lists every series, with a filter above. A click shows only
+ * that series (or all again); a click with Ctrl, Cmd or Shift toggles one; a
+ * click on a label pair adds it to the query as a matcher; "copy" copies
+ * the series' selector. */
+function drawLegend(legendEl: HTMLElement, drawnSeries: Drawn[], plot: uPlot, o: GraphOptions): void {
   // Styled names cost a dozen nodes each; past a screenful plain text keeps
   // a 1,000-series legend cheap.
-  const plain = series.length > plainLegendAfter;
-  const items = series.map((s, i) =>
+  const plain = drawnSeries.length > plainLegendAfter;
+  const names = drawnSeries.map((d) => seriesName(d.metric) + (d.past ? ` ${o.compare!.label}` : ''));
+  const items = drawnSeries.map((d, i) =>
     h(
       'li',
-      { className: 'legend-item', 'data-series': i + 1 },
-      h('span', { className: 'swatch', style: `background:${color(i)}` }),
-      plain ? seriesName(s.metric) : seriesNameNode(s.metric),
+      { className: `legend-item${d.past ? ' past' : ''}`, 'data-series': i + 1 },
+      h('span', { className: 'swatch', style: `background:${color(d.color)}` }),
+      h('span', { className: 'legend-name' }, plain ? names[i] : [seriesNameNode(d.metric), d.past ? ` ${o.compare!.label}` : null]),
+      h('span', { className: 'copy', role: 'button', tabindex: 0, title: 'Copy the series selector', 'aria-label': 'Copy selector' }, 'copy'),
     ),
   );
   const sync = () => items.forEach((el, i) => el.classList.toggle('hidden', !plot.series[i + 1].show));
-  legendEl.replaceChildren(h('ul', { className: 'legend' }, items));
+  const filter = h('input', {
+    type: 'search',
+    className: 'legend-filter',
+    placeholder: `Filter ${drawnSeries.length} series`,
+    'aria-label': 'Filter series',
+    oninput: () => {
+      const words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
+      const lower = names.map((n) => n.toLowerCase());
+      plot.batch(() => {
+        items.forEach((el, i) => {
+          const match = words.every((w) => lower[i].includes(w));
+          el.hidden = !match;
+          if (plot.series[i + 1].show !== match) plot.setSeries(i + 1, { show: match });
+        });
+      });
+      sync();
+    },
+  });
+  legendEl.replaceChildren(
+    filter,
+    h('p', { className: 'legend-hint muted' }, 'Click a series to show only it, a label to add it to the query, "copy" to copy its selector.'),
+    h('ul', { className: 'legend' }, items),
+  );
   legendEl.onclick = (e) => {
-    const item = (e.target as Element).closest<HTMLElement>('.legend-item');
+    const target = e.target as Element;
+    const item = target.closest<HTMLElement>('.legend-item');
     if (!item) return;
     const k = Number(item.dataset.series);
+    if (target.closest('.copy')) {
+      const selector = seriesName(drawnSeries[k - 1].metric);
+      void navigator.clipboard.writeText(selector).then(() => {
+        item.dataset.copied = 'true';
+        setTimeout(() => delete item.dataset.copied, 1500);
+      });
+      return;
+    }
+    const pair = target.closest<HTMLElement>('.label-pair');
+    if (pair && o.onAddMatcher) {
+      o.onAddMatcher(pair.dataset.name!, pair.dataset.value!);
+      return;
+    }
     plot.batch(() => {
       if (e.ctrlKey || e.metaKey || e.shiftKey) {
         plot.setSeries(k, { show: !plot.series[k].show });

@@ -5,7 +5,9 @@ import { get } from '../api';
 import { errorBox, h, replace } from '../dom';
 import { formatCount, formatDuration, humanizeDuration, parseDuration } from '../format';
 import { autoStep, type PanelState, type Tab } from '../urlstate';
+import { ensureSyntaxTree, syntaxTree } from '@codemirror/language';
 import { createEditor, setDoc } from './editor';
+import { addMatcher } from './matcher';
 import type { Graph } from './graph';
 import { recentQueries, rememberQuery } from './history';
 import { maxRows, renderTable } from './table';
@@ -27,6 +29,14 @@ const rangeSteps = ['1s', '10s', '1m', '5m', '15m', '30m', '1h', '2h', '6h', '12
   (s) => parseDuration(s)!,
 );
 
+/** The comparisons offered: the same query this much earlier. */
+const compareChoices: [string, string][] = [
+  ['', 'nothing'],
+  ['1h', '1 hour earlier'],
+  ['1d', '1 day earlier'],
+  ['1w', '1 week earlier'],
+];
+
 let panelCount = 0;
 
 export class Panel {
@@ -40,6 +50,7 @@ export class Panel {
   private readonly rangeInput: HTMLInputElement;
   private readonly stepInput: HTMLInputElement;
   private readonly unzoomButton: HTMLButtonElement;
+  private compareSelect!: HTMLSelectElement;
   /** Ranges and ends before each drag-to-zoom, newest last. */
   private readonly zooms: { range: number; endTime: number | null }[] = [];
   private readonly messages = h('div', { className: 'messages' });
@@ -48,7 +59,7 @@ export class Panel {
   private abort?: AbortController;
   private graph?: Graph;
   /** The last graph result, kept to redraw on a time zone change. */
-  private lastRange?: { series: RangeSeries[]; start: number; end: number; step: number };
+  private lastRange?: { series: RangeSeries[]; past?: RangeSeries[]; start: number; end: number; step: number };
   /** The last table result and how many rows it shows. */
   private lastTable?: QueryData;
   private rowLimit = maxRows;
@@ -102,6 +113,22 @@ export class Panel {
       h('label', null, 'Resolution ', this.stepInput),
       check('Stacked', 'stacked'),
       check('Y from 0', 'yZero'),
+      h(
+        'label',
+        null,
+        'Compare with ',
+        (this.compareSelect = h(
+          'select',
+          {
+            'aria-label': 'Compare with',
+            onchange: () => {
+              state.compare = parseDuration(this.compareSelect.value) || null;
+              this.update();
+            },
+          },
+          compareChoices.map(([value, label]) => h('option', { value }, label)),
+        )),
+      ),
       this.unzoomButton,
     );
     this.el = h(
@@ -164,6 +191,10 @@ export class Panel {
     const chars = Math.max(this.stepInput.placeholder.length, this.stepInput.value.length, 6);
     this.stepInput.style.width = `calc(${chars + 1}ch + 20px)`;
     this.unzoomButton.hidden = this.zooms.length === 0;
+    const compare = s.compare === null ? '' : formatDuration(s.compare);
+    // A link may carry an offset the list lacks; offer it too.
+    if (compare && !compareChoices.some(([v]) => v === compare)) this.compareSelect.append(h('option', { value: compare }, `${compare} earlier`));
+    this.compareSelect.value = compare;
   }
 
   /** redraw draws the last result again, without querying again, for a new
@@ -263,6 +294,17 @@ export class Panel {
     // A fixed step coarser than a tenth of the new range would leave a few dots.
     if (this.state.step !== null && this.state.step > range / 10) this.state.step = null;
     this.update();
+  }
+
+  /** addMatcher narrows every selector of the query to name="value" and runs it. */
+  private addMatcher(name: string, value: string): void {
+    const st = this.editor.state;
+    const tree = ensureSyntaxTree(st, st.doc.length, 200) ?? syntaxTree(st);
+    const next = addMatcher(st.doc.toString(), tree, name, value);
+    if (next === this.state.expr) return;
+    setDoc(this.editor, next);
+    this.state.expr = next;
+    this.execute();
   }
 
   private unzoom(): void {
@@ -368,11 +410,14 @@ export class Panel {
     const start = end - this.state.range;
     const step = this.state.step ?? autoStep(this.state.range);
     const t0 = performance.now();
+    const range = (offset: number) =>
+      get<QueryData>('query_range', { query: expr, start: String((start - offset) / 1000), end: String((end - offset) / 1000), step: String(step / 1000), stats: 'all' }, signal);
+    // The comparison runs the same expression over the earlier range rather
+    // than rewriting it with "offset", which works for any expression
+    // (functions, subqueries, @) and gives a selector's "offset" values.
+    const offset = this.state.compare;
     // Load the chart code alongside the data, not after it.
-    const [{ data, warnings, infos }] = await Promise.all([
-      get<QueryData>('query_range', { query: expr, start: String(start / 1000), end: String(end / 1000), step: String(step / 1000), stats: 'all' }, signal),
-      import('./graph'),
-    ]);
+    const [{ data, warnings, infos }, , pastResult] = await Promise.all([range(0), import('./graph'), offset ? range(offset) : undefined]);
     const loadMs = performance.now() - t0;
     this.clear();
     this.showNotes(warnings, infos);
@@ -381,7 +426,12 @@ export class Panel {
       this.messages.append(errorBox(`The expression returns a ${data.resultType}; only range vectors can be graphed. Use the Table tab.`));
       return;
     }
-    this.lastRange = { series: data.result, start, end, step };
+    let past: RangeSeries[] | undefined;
+    if (offset && pastResult?.data.resultType === 'matrix') {
+      const shift = offset / 1000;
+      past = pastResult.data.result.map((s) => ({ metric: s.metric, values: s.values?.map(([t, v]): [number, string] => [t + shift, v]) }));
+    }
+    this.lastRange = { series: data.result, past, start, end, step };
     await this.showGraph();
   }
 
@@ -405,6 +455,8 @@ export class Panel {
       yZero: this.state.yZero,
       utc: this.ctx.utc(),
       onZoom: (start, end) => this.zoom(start, end),
+      compare: r.past && this.state.compare ? { series: r.past.filter((s) => s.values?.length), label: `offset ${formatDuration(this.state.compare)}` } : undefined,
+      onAddMatcher: (name, value) => this.addMatcher(name, value),
     });
   }
 }
