@@ -70,6 +70,7 @@ bench: build
 	./bench/run.sh
 	./bench/dashboard.sh
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./pkg/storage ./pkg/server
+	$(GO) test -run '^$$' -bench . ./pkg/querycache
 	$(NPM) --prefix $(UI) run bench
 
 clean:
