@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/notifier"
 	"github.com/prometheus/prometheus/scrape"
+	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/util/documentcli"
 
 	"github.com/miniprom/miniprom/pkg/server"
@@ -39,6 +40,7 @@ type prometheusFlags struct {
 
 	outageTolerance, forGracePeriod, resendDelay model.Duration
 	discoveryReloadInterval                      model.Duration
+	blockReloadInterval                          model.Duration
 	tuning                                       server.Tuning
 
 	ignored []ignoredFlag
@@ -52,7 +54,7 @@ type ignoredFlag struct {
 
 // Reasons a flag is ignored.
 const (
-	whyTSDB    = "miniprom does not tune Prometheus's on-disk TSDB (and keeps no blocks in memory)"
+	whyTSDB    = "miniprom opens the TSDB with Prometheus's default for this setting"
 	whyAgent   = "miniprom has no agent mode"
 	whyConsole = "miniprom serves no console templates"
 )
@@ -122,8 +124,8 @@ func addPrometheusFlags(a *kingpin.Application) *prometheusFlags {
 		Default("10").Hidden().Int()
 	p.ignore(a, "storage.tsdb.delay-compact-file.path", serverOnly("Path to a JSON file with uploaded TSDB blocks e.g. Thanos shipper meta file. If set TSDB will only compact 1 level blocks that are marked as uploaded in that file, improving external storage integrations e.g. with Thanos sidecar. 1+ level compactions won't be delayed."), whyTSDB).
 		Default("").String()
-	p.ignore(a, "storage.tsdb.block-reload-interval", serverOnly("Interval at which to check for new or removed blocks in storage. Users who manually backfill or drop blocks must wait up to this duration before changes become available."), whyTSDB).
-		Default("1m").Hidden().SetValue(new(model.Duration))
+	a.Flag("storage.tsdb.block-reload-interval", serverOnly("Interval at which to check for new or removed blocks in storage. Users who manually backfill or drop blocks must wait up to this duration before changes become available.")).
+		Default("1m").Hidden().SetValue(&p.blockReloadInterval)
 
 	p.ignore(a, "storage.agent.path", agentOnly("Base path for metrics storage."), whyAgent).
 		Default("data-agent/").String()
@@ -181,7 +183,7 @@ func addPrometheusFlags(a *kingpin.Application) *prometheusFlags {
 	a.Flag("scrape.discovery-reload-interval", "Interval used by scrape manager to throttle target groups updates.").
 		Hidden().Default("5s").SetValue(&p.discoveryReloadInterval)
 
-	a.Flag("enable-feature", "Comma separated feature names to enable. Valid options: concurrent-rule-eval, created-timestamp-zero-ingestion, delayed-compaction, exemplar-storage, extra-scrape-metrics, histograms-st-encoding, memory-snapshot-on-shutdown, metadata-wal-records, old-ui, openmetrics2, otlp-deltatocumulative, otlp-native-delta-ingestion, promql-binop-fill-modifiers, promql-delayed-name-removal, promql-experimental-functions, promql-per-step-stats, promql-unquoted-utf8-names, query-cost, search-api, st-storage, st-synthesis, type-and-unit-labels, use-start-timestamps, use-uncached-io, xor2-encoding, zstd-scrape. See https://prometheus.io/docs/prometheus/latest/feature_flags/ for more details. Of these, miniprom refuses created-timestamp-zero-ingestion, histograms-st-encoding, metadata-wal-records, st-storage and xor2-encoding, and an unknown name is an error.").
+	a.Flag("enable-feature", "Comma separated feature names to enable. Valid options: concurrent-rule-eval, created-timestamp-zero-ingestion, delayed-compaction, exemplar-storage, extra-scrape-metrics, histograms-st-encoding, memory-snapshot-on-shutdown, metadata-wal-records, old-ui, openmetrics2, otlp-deltatocumulative, otlp-native-delta-ingestion, promql-binop-fill-modifiers, promql-delayed-name-removal, promql-experimental-functions, promql-per-step-stats, promql-unquoted-utf8-names, query-cost, search-api, st-storage, st-synthesis, type-and-unit-labels, use-start-timestamps, use-uncached-io, xor2-encoding, zstd-scrape. See https://prometheus.io/docs/prometheus/latest/feature_flags/ for more details. Of these, miniprom refuses created-timestamp-zero-ingestion, histograms-st-encoding, metadata-wal-records and xor2-encoding, and an unknown name is an error.").
 		StringsVar(&p.features)
 
 	a.Flag("agent", "Run Prometheus in 'Agent mode'. miniprom has no agent mode: it refuses to start with --agent.").BoolVar(&p.agent)
@@ -250,12 +252,23 @@ func (p *prometheusFlags) apply(o *server.Options, logger *slog.Logger) error {
 	t.ForGracePeriod = time.Duration(p.forGracePeriod)
 	t.ResendDelay = time.Duration(p.resendDelay)
 	t.DiscoveryReloadInterval = time.Duration(p.discoveryReloadInterval)
+	t.BlockReloadInterval = time.Duration(p.blockReloadInterval)
+	if t.BlockReloadInterval < tsdb.MinBlockReloadInterval {
+		logger.Warn("The option --storage.tsdb.block-reload-interval is set to a value less than 1s. Setting it to 1s to avoid overload.")
+		t.BlockReloadInterval = tsdb.MinBlockReloadInterval
+	}
 	t.KeepNotificationsOnShutdown = !p.drainNotifications
 	if p.autoReload || feats.AutoReloadConfig {
 		t.AutoReloadInterval = max(time.Duration(p.autoReloadInterval), time.Second)
 	}
 	o.Tuning = t
 
+	if feats.STStorage {
+		// As Prometheus: prefer the protobuf format, which carries start
+		// timestamps, unless the config says otherwise.
+		config.DefaultConfig.GlobalConfig.ScrapeProtocols = config.DefaultProtoFirstScrapeProtocols
+		config.DefaultGlobalConfig.ScrapeProtocols = config.DefaultProtoFirstScrapeProtocols
+	}
 	if feats.ExtraScrapeMetrics {
 		// Upstream's config package resolves scrape configs against these
 		// defaults while parsing; Prometheus changes them the same way.

@@ -194,7 +194,7 @@ func TestEnableFeature(t *testing.T) {
 		wantLog     string
 	}{
 		{"unknown names the feature", "promql-experimental-functions,no-such-feature", 1, `unknown feature \"no-such-feature\"`},
-		{"storage format refused", "st-storage", 1, `feature \"st-storage\" in --enable-feature is not supported by miniprom`},
+		{"storage format refused", "xor2-encoding", 1, `feature \"xor2-encoding\" in --enable-feature is not supported by miniprom`},
 		{"exclusive OTLP delta modes", "otlp-deltatocumulative,otlp-native-delta-ingestion", 1, "at the same time"},
 		{"known is logged", "promql-experimental-functions", 1, "Experimental PromQL functions enabled."},
 	} {

@@ -31,6 +31,7 @@ type Features struct {
 	OpenMetrics2       bool // openmetrics2
 	ZstdScrape         bool // zstd-scrape
 	SynthesizeST       bool // st-synthesis
+	STStorage          bool // st-storage
 
 	OTLPDeltaToCumulative    bool // otlp-deltatocumulative
 	OTLPNativeDeltaIngestion bool // otlp-native-delta-ingestion
@@ -53,7 +54,7 @@ type featureAction struct {
 const (
 	noOp        = "This option for --enable-feature is now permanently enabled and therefore a no-op."
 	tsdbTuning  = "This option for --enable-feature tunes Prometheus's on-disk TSDB, which miniprom does not configure; it is ignored."
-	storageForm = "it changes what the TSDB stores (start timestamps, chunk encodings or metadata records), which miniprom's storage does not support"
+	storageForm = "it changes how the TSDB stores samples (zero samples for start timestamps, chunk encodings on their own, metadata records), which miniprom's storage does not offer; st-storage is supported"
 )
 
 // featureActions lists every feature name Prometheus 3.16 accepts.
@@ -68,6 +69,7 @@ var featureActions = map[string]featureAction{
 	"promql-binop-fill-modifiers":   {enable: func(f *Features) { f.Parser.EnableBinopFillModifiers = true }, msg: "Experimental PromQL binary operator fill modifiers enabled."},
 	"promql-delayed-name-removal":   {enable: func(f *Features) { f.DelayedNameRemoval = true }, msg: "Experimental PromQL delayed name removal enabled."},
 	"st-synthesis":                  {enable: func(f *Features) { f.SynthesizeST = true }, msg: "Experimental start timestamp synthesis enabled."},
+	"st-storage":                    {enable: func(f *Features) { f.STStorage = true }, msg: "Experimental start timestamp storage enabled. XOR2 and ST-capable histogram chunk encodings enabled. OpenMetrics 1.0 parsing will parse <metric>_created metrics as ST instead of normal sample. Changed default scrape_protocols to prefer PrometheusProto format."},
 	"use-start-timestamps":          {enable: func(f *Features) { f.UseStartTimestamps = true }, msg: "Experimental usage of start timestamps in PromQL engine is enabled."},
 	"otlp-deltatocumulative":        {enable: func(f *Features) { f.OTLPDeltaToCumulative = true }, msg: "Converting delta OTLP metrics to cumulative"},
 	"otlp-native-delta-ingestion":   {enable: func(f *Features) { f.OTLPNativeDeltaIngestion = true }, msg: "Enabling native ingestion of delta OTLP metrics, storing the raw sample values without conversion. WARNING: Delta support is in an early stage of development. The ingestion and querying process is likely to change over time."},
@@ -92,7 +94,6 @@ var featureActions = map[string]featureAction{
 	"old-ui":                      {level: slog.LevelWarn, msg: "This option for --enable-feature selects Prometheus's previous web UI; miniprom has one UI, so it is ignored."},
 
 	"created-timestamp-zero-ingestion": {refuse: storageForm},
-	"st-storage":                       {refuse: storageForm},
 	"xor2-encoding":                    {refuse: storageForm},
 	"histograms-st-encoding":           {refuse: storageForm},
 	"metadata-wal-records":             {refuse: storageForm},
@@ -181,7 +182,7 @@ func (s *Server) registerFeatures(r features.Collector) {
 	r.Set(features.TSDB, "isolation", true)
 	r.Set(features.TSDB, "use_uncached_io", false)
 	r.Enable(features.TSDB, "native_histograms")
-	r.Set(features.TSDB, "st_storage", false)
+	r.Set(features.TSDB, "st_storage", f.STStorage)
 	r.Enable(features.TSDB, "xor2_encoding")
-	r.Set(features.TSDB, "histograms_st_encoding", false)
+	r.Set(features.TSDB, "histograms_st_encoding", f.STStorage)
 }

@@ -118,3 +118,23 @@ func TestRuntimeLogLevel(t *testing.T) {
 	require.NoError(t, ts.Reload(t.Context()))
 	require.Equal(t, "warn", level.String())
 }
+
+// TestStartTimestampStorage: st-storage reaches the TSDB, which then
+// reports it in /api/v1/features as Prometheus's does.
+func TestStartTimestampStorage(t *testing.T) {
+	ts := startServer(t, serverConfig{
+		webConfigYML: "-",
+		options: func(o *server.Options) {
+			f, err := server.ParseFeatures([]string{"st-storage"}, promslog.NewNopLogger())
+			require.NoError(t, err)
+			o.Features = f
+		},
+	})
+	ts.waitForSelfScrape()
+	code, r := ts.api("/api/v1/features")
+	require.Equal(t, 200, code)
+	var feats map[string]map[string]bool
+	require.NoError(t, json.Unmarshal(r.Data, &feats))
+	assert.True(t, feats["tsdb"]["st_storage"])
+	assert.True(t, feats["tsdb"]["histograms_st_encoding"])
+}

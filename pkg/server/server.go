@@ -137,6 +137,8 @@ func New(o Options) (s *Server, err error) {
 
 		RemoteFlushDeadline: o.RemoteFlushDeadline,
 		Path:                o.StoragePath,
+		StartTimestamps:     o.Features.STStorage,
+		BlockReloadInterval: o.Tuning.BlockReloadInterval,
 	})
 	if err != nil {
 		return nil, err
@@ -192,6 +194,7 @@ func (s *Server) startManagers(cfg *config.Config) error {
 		EnableOpenMetrics2:       f.OpenMetrics2,
 		EnableZstdScrape:         f.ZstdScrape,
 		SynthesizeST:             f.SynthesizeST,
+		ParseST:                  f.STStorage,
 		FeatureRegistry:          s.features,
 		// The target in the appender's context lets a scrape report the
 		// series --storage.max-series refused (serieslimit.go).

@@ -33,6 +33,9 @@ type Tuning struct {
 	KeepNotificationsOnShutdown bool
 
 	DiscoveryReloadInterval time.Duration // --scrape.discovery-reload-interval
+	// BlockReloadInterval is --storage.tsdb.block-reload-interval; zero is
+	// the TSDB's default (1m).
+	BlockReloadInterval time.Duration
 
 	// Remote read limits (--storage.remote.read-*); negative means no limit
 	// (Prometheus's 0), as zero means the default.
