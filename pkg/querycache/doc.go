@@ -10,7 +10,7 @@
 //
 //   - plan.go caches only expressions whose value at step t depends on
 //     nothing but t and the samples in a window fixed relative to t: no @,
-//     no start()/end()/step()/range(), no subqueries, no topk/bottomk
+//     no start()/end()/step()/range(), no topk/bottomk
 //     (whose ties fall by an input order that depends on the range), no
 //     experimental functions or modifiers. Everything else bypasses the
 //     cache.

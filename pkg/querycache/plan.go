@@ -60,8 +60,7 @@ var stableAggregations = map[parser.ItemType]bool{
 // planFor returns the plan of expr, or errBypass when the value at a step
 // might depend on anything but that step's time and data: the window of the
 // query (@ start()/end(), start(), step(), ...), an absolute time (@ 123),
-// subqueries (whose inner steps the cache does not model), or experimental
-// syntax. It allows what it knows and refuses the rest, so new PromQL
+// or experimental syntax. It allows what it knows and refuses the rest, so new PromQL
 // features bypass the cache until they are added here.
 func planFor(expr parser.Expr, lookback time.Duration) (plan, error) {
 	ok := true
@@ -79,6 +78,14 @@ func planFor(expr parser.Expr, lookback time.Duration) (plan, error) {
 			if !stableFunctions[n.Func.Name] {
 				ok = false
 			}
+		case *parser.SubqueryExpr:
+			// Inner steps are aligned to multiples of the subquery's step,
+			// not to the query's start, so an outer step's value does not
+			// depend on the range asked for. A subquery without a step uses
+			// the evaluation interval, which only a reload changes.
+			if n.Timestamp != nil || n.StartOrEnd != 0 || n.OriginalOffsetExpr != nil || n.RangeExpr != nil || n.StepExpr != nil {
+				ok = false
+			}
 		case *parser.AggregateExpr:
 			if !stableAggregations[n.Op] {
 				ok = false
@@ -92,8 +99,8 @@ func planFor(expr parser.Expr, lookback time.Duration) (plan, error) {
 			*parser.NumberLiteral, *parser.StringLiteral, parser.Expressions:
 			// Walk ends each node's children with a nil.
 		default:
-			// Subqueries, step-invariant wrappers, duration expressions and
-			// whatever PromQL grows next.
+			// Step-invariant wrappers, duration expressions and whatever
+			// PromQL grows next.
 			ok = false
 		}
 		if !ok {

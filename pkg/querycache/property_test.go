@@ -277,6 +277,10 @@ func genExpr(r *rand.Rand, depth int) string {
 				"rate(requests_total[5m] @ end())",
 				"temperature @ 1795769000",
 				"max_over_time(rate(requests_total[1m])[10m:1m])",
+				"avg_over_time(sum by (job) (rate(requests_total[1m]))[10m:30s])",
+				"min_over_time(temperature[5m:] offset 1m)",
+				"rate(sum(bytes_sent)[5m:45s])",
+				"max_over_time(temperature[20m:7s] @ end())",
 				"temperature - (temperature @ start())",
 			)
 		}

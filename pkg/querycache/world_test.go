@@ -88,6 +88,8 @@ func newWorld(t *testing.T, seed uint64, wo worldOptions) *world {
 		EnableAtModifier:     true,
 		EnableNegativeOffset: true,
 		Parser:               parser.NewParser(parser.Options{}),
+		// Subqueries without a step use the evaluation interval.
+		NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
 	})
 	startTime := func() (int64, error) {
 		if wo.ignoreRetention {
