@@ -32,6 +32,14 @@ func main() {
 // run parses flags, starts the server and turns signals into shutdown and
 // reload. It returns the process exit code.
 func run(args []string, stdout, stderr io.Writer) int {
+	// Signals first: a SIGTERM or SIGHUP during start-up (a long WAL replay)
+	// must not kill the process with the default action. A SIGHUP then is
+	// kept and reloads once serving.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	var (
 		o           server.Options
 		logCfg      promslog.Config
@@ -152,11 +160,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	if ctx.Err() != nil {
+		logger.Info("Terminated while starting, exiting gracefully...")
+		if err := srv.Close(); err != nil {
+			logger.Error("Shut down with errors", "err", err)
+			return 1
+		}
+		return 0
+	}
 	go func() {
 		for {
 			select {

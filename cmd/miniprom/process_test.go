@@ -47,6 +47,12 @@ func (w *logWatcher) find(re *regexp.Regexp) []string {
 	return nil
 }
 
+func (w *logWatcher) all() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.Join(w.lines, "\n")
+}
+
 func (w *logWatcher) count(substr string) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()

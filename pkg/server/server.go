@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,6 +68,17 @@ type Server struct {
 	mu  sync.RWMutex
 	cfg *config.Config
 
+	// stops is the one teardown list (lifecycle.go); running counts the
+	// managers' goroutines, started marks that Run has started them, and
+	// stopping is closed when Run stops taking reloads.
+	stops    teardown
+	running  sync.WaitGroup
+	started  atomic.Bool
+	stopping chan struct{}
+	// requestsRunning is set when handlers outlived the HTTP shutdown: the
+	// engine and storage they use then stay open.
+	requestsRunning bool
+
 	reloadCh chan chan error
 	readyCh  chan struct{}
 	quit     chan struct{}
@@ -113,17 +125,19 @@ func New(o Options) (s *Server, err error) {
 		cfg:         cfg,
 		reloadCh:    make(chan chan error),
 		readyCh:     make(chan struct{}),
+		stopping:    make(chan struct{}),
 		quit:        make(chan struct{}),
 		birth:       time.Now(),
 		features:    features.NewRegistry(),
 	}
+	s.stops.logger = logger
 	s.registerFeatures(s.features)
 	// The named result is nil on the error returns below: close what was
 	// made through its own pointer.
 	made := s
 	defer func() {
 		if err != nil {
-			made.close()
+			made.Close()
 		}
 	}()
 
@@ -143,10 +157,12 @@ func New(o Options) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	s.stops.onStop("storage", s.unlessRequestsRunning(s.storage.Close))
 	s.engine, err = s.newEngine(s.features)
 	if err != nil {
 		return nil, fmt.Errorf("create query engine: %w", err)
 	}
+	s.stops.onStop("query engine", s.unlessRequestsRunning(s.engine.Close))
 	s.qcache = newQueryCache(logger, reg, s.storage, s.engine, o, s.config)
 	if err := s.startManagers(cfg); err != nil {
 		return nil, err
@@ -167,6 +183,7 @@ func New(o Options) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	s.stops.onStop("web", s.stopHTTP)
 	return s, nil
 }
 
@@ -178,6 +195,9 @@ func (s *Server) startManagers(cfg *config.Config) error {
 		return fmt.Errorf("register discovery metrics: %w", err)
 	}
 	s.discoveryCtx, s.stopDiscovery = context.WithCancel(context.Background())
+	// Runs after every manager below is stopped.
+	s.stops.onStop("managers' goroutines", func() error { s.running.Wait(); return nil })
+	s.stops.onStop("discovery", func() error { s.stopDiscovery(); return nil })
 	s.scrapeDiscovery = discovery.NewManager(s.discoveryCtx, logger.With("component", "discovery manager scrape"), reg, sdMetrics, discovery.Name("scrape"), discovery.FeatureRegistry(s.features))
 	s.notifyDiscovery = discovery.NewManager(s.discoveryCtx, logger.With("component", "discovery manager notify"), reg, sdMetrics, discovery.Name("notify"), discovery.FeatureRegistry(s.features))
 	if s.scrapeDiscovery == nil || s.notifyDiscovery == nil {
@@ -203,6 +223,7 @@ func (s *Server) startManagers(cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("create scrape manager: %w", err)
 	}
+	s.stops.onStop("scrape manager", s.ifStarted(s.scrape.Stop))
 
 	s.notifier = notifier.NewManager(&notifier.Options{
 		QueueCapacity:   t.NotificationQueueCapacity,
@@ -210,6 +231,7 @@ func (s *Server) startManagers(cfg *config.Config) error {
 		MaxBatchSize:    t.NotificationBatchSize,
 		Registerer:      reg,
 	}, cfg.GlobalConfig.MetricNameValidationScheme, logger.With("component", "notifier"))
+	s.stops.onStop("notifier", s.ifStarted(s.notifier.Stop))
 
 	s.rules = rules.NewManager(&rules.ManagerOptions{
 		NameValidationScheme:   cfg.GlobalConfig.MetricNameValidationScheme,
@@ -232,6 +254,7 @@ func (s *Server) startManagers(cfg *config.Config) error {
 			return time.Duration(s.config().GlobalConfig.RuleQueryOffset)
 		},
 	})
+	s.stops.onStop("rule manager", s.ifStarted(s.rules.Stop))
 	return nil
 }
 
@@ -254,10 +277,10 @@ func (s *Server) config() config.Config {
 // done, /-/quit is called or the HTTP server fails. It then shuts down in
 // order and returns.
 func (s *Server) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
+	s.started.Store(true)
 	goRun := func(f func()) {
-		wg.Add(1)
-		go func() { defer wg.Done(); f() }()
+		s.running.Add(1)
+		go func() { defer s.running.Done(); f() }()
 	}
 	goRun(func() { s.scrapeDiscovery.Run() })
 	goRun(func() { s.notifyDiscovery.Run() })
@@ -291,37 +314,43 @@ loop:
 			reply <- s.reload()
 		}
 	}
-	return errors.Join(err, s.shutdown(&wg))
+	close(s.stopping)
+	s.ready.SetStopping()
+	return errors.Join(err, s.Close())
 }
 
-// shutdown stops in a fixed order: no new scrapes or rule evaluations, then
-// drain HTTP with a deadline, then close the engine and storage.
-func (s *Server) shutdown(wg *sync.WaitGroup) error {
-	s.ready.SetStopping()
-	s.rules.Stop()
-	s.scrape.Stop()
-	s.stopDiscovery()
-	s.notifier.Stop()
-	wg.Wait()
+// stopHTTP is the web teardown step: it cancels in-flight requests, drains
+// connections until the shutdown timeout and waits for handlers.
+func (s *Server) stopHTTP() error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
 	err := s.http.Shutdown(ctx)
-	return errors.Join(err, s.close())
+	if errors.Is(err, web.ErrRequestsRunning) {
+		s.requestsRunning = true
+	}
+	return err
 }
 
-// close releases the engine and storage; it also cleans up after a failed New.
-func (s *Server) close() error {
-	if s.stopDiscovery != nil {
-		s.stopDiscovery()
+// unlessRequestsRunning skips closing what handlers still use: a handler
+// reading closed storage crashes the process.
+func (s *Server) unlessRequestsRunning(stop func() error) func() error {
+	return func() error {
+		if s.requestsRunning {
+			return errors.New("left open: requests still running")
+		}
+		return stop()
 	}
-	var errs []error
-	if s.engine != nil {
-		errs = append(errs, s.engine.Close())
+}
+
+// ifStarted stops a manager only if Run started it: the rule manager's
+// groups wait for Run, and stopping them before would never return.
+func (s *Server) ifStarted(stop func()) func() error {
+	return func() error {
+		if s.started.Load() {
+			stop()
+		}
+		return nil
 	}
-	if s.storage != nil {
-		errs = append(errs, s.storage.Close())
-	}
-	return errors.Join(errs...)
 }
 
 // Reload applies the config file again, through the same goroutine that
@@ -331,6 +360,8 @@ func (s *Server) Reload(ctx context.Context) error {
 	reply := make(chan error, 1)
 	select {
 	case s.reloadCh <- reply:
+	case <-s.stopping:
+		return errors.New("not reloading: shutting down")
 	case <-ctx.Done():
 		return ctx.Err()
 	}

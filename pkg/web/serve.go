@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/mwitkow/go-conntrack"
@@ -35,7 +36,21 @@ type Server struct {
 	listeners []net.Listener
 	flags     *toolkit.FlagConfig
 	logger    *slog.Logger
+
+	// Every request's context derives from base, cancelled first at
+	// shutdown, so queries and other long requests stop at once.
+	base       context.Context
+	cancelBase context.CancelFunc
+	inflight   inflight
 }
+
+// ErrRequestsRunning is returned by Shutdown when handlers still run after
+// it gave up: what they use (the engine, the storage) must not be closed.
+var ErrRequestsRunning = errors.New("requests still running")
+
+// HandlerGrace is how long Shutdown waits for handlers after closing their
+// connections, should the drain deadline have passed.
+const HandlerGrace = 5 * time.Second
 
 // ValidateWebConfig checks the web config file and its certificates, the way
 // the server will read them; an empty path is valid (plain HTTP).
@@ -54,22 +69,23 @@ func Listen(h http.Handler, o ServerOptions) (*Server, error) {
 	if o.MaxConnections > 0 {
 		sem = netconnlimit.NewSharedSemaphore(o.MaxConnections)
 	}
-	s := &Server{
-		logger: o.Logger,
-		srv: &http.Server{
-			Handler:           withStackTracer(h, o.Logger),
-			ReadTimeout:       o.ReadTimeout,
-			ReadHeaderTimeout: ReadHeaderTimeout,
-			// TLS handshake failures and other connection errors go to the
-			// structured log at warning level: they are the client's doing.
-			ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
-		},
-		flags: &toolkit.FlagConfig{WebConfigFile: &o.WebConfigFile},
+	s := &Server{logger: o.Logger}
+	s.base, s.cancelBase = context.WithCancel(context.Background())
+	s.srv = &http.Server{
+		Handler:           s.inflight.track(withStackTracer(h, o.Logger)),
+		BaseContext:       func(net.Listener) context.Context { return s.base },
+		ReadTimeout:       o.ReadTimeout,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		// TLS handshake failures and other connection errors go to the
+		// structured log at warning level: they are the client's doing.
+		ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
 	}
+	s.flags = &toolkit.FlagConfig{WebConfigFile: &o.WebConfigFile}
 	for _, addr := range o.ListenAddresses {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			s.closeListeners()
+			s.cancelBase()
 			return nil, fmt.Errorf("listen on %s: %w", addr, err)
 		}
 		if sem != nil {
@@ -105,9 +121,13 @@ func (s *Server) Serve() error {
 	return fmt.Errorf("serve with web config %q: %w", *s.flags.WebConfigFile, err)
 }
 
-// Shutdown stops accepting connections and waits for active requests until
-// ctx ends, then closes what is left.
+// Shutdown cancels every request's context (queries stop), stops accepting
+// connections and waits for active ones until ctx ends, then closes what is
+// left and waits for the handlers to return. Only then may what they use be
+// closed; if they have not returned within HandlerGrace, the error wraps
+// ErrRequestsRunning. It also serves a Server that never served.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.cancelBase()
 	err := s.srv.Shutdown(ctx)
 	if err != nil {
 		err = errors.Join(err, s.srv.Close())
@@ -115,6 +135,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// A listener whose serving failed at setup was never handed to the
 	// http.Server; close it here so no connection is left hanging.
 	s.closeListeners()
+	// Shutdown and Close do not wait for handlers of hijacked or closed
+	// connections.
+	grace, cancel := context.WithTimeout(context.Background(), HandlerGrace)
+	defer cancel()
+	if n := s.inflight.wait(grace); n > 0 {
+		err = errors.Join(err, fmt.Errorf("%w: %d", ErrRequestsRunning, n))
+	}
 	return err
 }
 
@@ -138,4 +165,51 @@ func withStackTracer(h http.Handler, l *slog.Logger) http.Handler {
 		}()
 		h.ServeHTTP(w, r)
 	})
+}
+
+// inflight counts running handlers. (A sync.WaitGroup cannot: requests may
+// still arrive, from zero, while Shutdown waits.)
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to zero
+}
+
+func (f *inflight) track(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		if f.n == 0 {
+			f.idle = make(chan struct{})
+		}
+		f.n++
+		f.mu.Unlock()
+		defer func() {
+			f.mu.Lock()
+			f.n--
+			if f.n == 0 {
+				close(f.idle)
+			}
+			f.mu.Unlock()
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// wait waits until no handler runs or ctx ends, and returns how many still run.
+func (f *inflight) wait(ctx context.Context) int {
+	f.mu.Lock()
+	if f.n == 0 {
+		f.mu.Unlock()
+		return 0
+	}
+	idle := f.idle
+	f.mu.Unlock()
+	select {
+	case <-idle:
+		return 0
+	case <-ctx.Done():
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.n
+	}
 }

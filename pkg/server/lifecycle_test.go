@@ -1,0 +1,43 @@
+package server_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestCloseWithoutRun: a Server created but never run releases its
+// listeners and temporary directory on Close, and Close can be called again.
+func TestCloseWithoutRun(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	ts := newServer(t, serverConfig{})
+	addr := ts.Addr().String()
+	entries, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	require.NotEmpty(t, entries, "the storage's private dir exists once New returns")
+
+	require.NoError(t, ts.Close())
+	require.NoError(t, ts.Close(), "a second Close")
+	entries, err = os.ReadDir(tmp)
+	require.NoError(t, err)
+	require.Empty(t, entries, "temporary directory removed")
+	l, err := net.Listen("tcp", addr)
+	require.NoError(t, err, "the listener was released")
+	l.Close()
+}
+
+// TestReloadDuringShutdown: once Run stops taking reloads, Reload answers at
+// once with an error instead of waiting for its context.
+func TestReloadDuringShutdown(t *testing.T) {
+	ts := startServer(t, serverConfig{})
+	require.NoError(t, ts.stop())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := ts.Reload(ctx)
+	require.ErrorContains(t, err, "shutting down")
+}
