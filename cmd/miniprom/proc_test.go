@@ -43,7 +43,7 @@ type proc struct {
 	cmd  *exec.Cmd
 	logs *logWatcher
 	url  string
-	tmp  string // its $TMPDIR
+	tmp  string // its $TMPDIR and --storage.memory.dir, on /dev/shm
 	done chan struct{}
 	err  error // the exit error, once done is closed
 }
@@ -59,9 +59,12 @@ func startProc(t *testing.T, flags ...string) *proc {
 	require.NoError(t, err)
 	dir := t.TempDir()
 	cfg := write(t, dir, "prometheus.yml", "global:\n  scrape_interval: 1s\n")
-	p := &proc{logs: &logWatcher{}, tmp: filepath.Join(dir, "tmp"), done: make(chan struct{})}
-	require.NoError(t, os.Mkdir(p.tmp, 0o700))
-	args := append([]string{"--config.file=" + cfg, "--web.listen-address=127.0.0.1:0"}, flags...)
+	// The memory dir must be on tmpfs.
+	shm, err := os.MkdirTemp("/dev/shm", "miniprom-test-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(shm) })
+	p := &proc{logs: &logWatcher{}, tmp: shm, done: make(chan struct{})}
+	args := append([]string{"--config.file=" + cfg, "--web.listen-address=127.0.0.1:0", "--storage.memory.dir=" + p.tmp}, flags...)
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = append(os.Environ(), "TMPDIR="+p.tmp)
 	// Through a pipe of our own, so Wait hands over every line before it returns.
@@ -81,8 +84,9 @@ func startProc(t *testing.T, flags ...string) *proc {
 			p.url = "http://" + m[1]
 			return true
 		}
-		return false
+		return p.exited()
 	}, 30*time.Second, 20*time.Millisecond, "never listened")
+	require.False(t, p.exited(), "exited at start: %v\n%s", p.err, p.logs.all())
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(p.url + "/-/ready")
 		if err != nil {

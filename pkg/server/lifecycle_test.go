@@ -8,14 +8,15 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/miniprom/miniprom/pkg/server"
 )
 
 // TestCloseWithoutRun: a Server created but never run releases its
 // listeners and temporary directory on Close, and Close can be called again.
 func TestCloseWithoutRun(t *testing.T) {
-	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
-	ts := newServer(t, serverConfig{})
+	tmp := shmDir(t)
+	ts := newServer(t, serverConfig{options: func(o *server.Options) { o.MemoryDir = tmp }})
 	addr := ts.Addr().String()
 	entries, err := os.ReadDir(tmp)
 	require.NoError(t, err)
