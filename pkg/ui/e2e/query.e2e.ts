@@ -1,7 +1,9 @@
 // The Query page's tools against a real server: history with a real Back,
 // Format, recent queries, stepping and picking the evaluation time, an
-// invalid time reported, and the table's row limit lifted.
+// invalid time reported, the table's row limit lifted, its sort orders and
+// its CSV download.
 
+import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { runs, useEnv } from './env';
@@ -91,5 +93,32 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
     await page.getByRole('button', { name: 'Show all 1,500' }).click();
     await expect.poll(() => rows.count()).toBe(1500);
     await done('query-row-limit');
+  });
+
+  it('sorts the table by value and by a label, and downloads it as CSV', async () => {
+    const three = [['b', 1], ['a', 3], ['c', 2]].map(([x, v]) => `label_replace(vector(${v}), "x", "${x}", "", "")`).join(' or ');
+    const { page, done } = await env.visit(`query?g0.expr=${encodeURIComponent(three)}&g0.tab=table`);
+    const rows = page.locator('table.result tbody tr');
+    await expect.poll(() => rows.count()).toBe(3);
+    const values = () => page.locator('table.result tbody td:last-child').allTextContents();
+    const xs = async () => (await page.locator('table.result tbody td:first-child').allTextContents()).map((t) => /x="(\w)"/.exec(t)?.[1]);
+    await page.getByLabel('Sort by').selectOption('value:desc');
+    await expect.poll(values).toEqual(['3', '2', '1']);
+    await page.getByLabel('Sort by').selectOption('label:x:asc');
+    await expect.poll(xs).toEqual(['a', 'b', 'c']);
+    await page.getByLabel('Sort by').selectOption('label:x:desc');
+    await expect.poll(xs).toEqual(['c', 'b', 'a']);
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+    expect(download.suggestedFilename()).toBe('query-result.csv');
+    const csv = await readFile((await download.path())!, 'utf8');
+    const lines = csv.trim().split('\r\n');
+    expect(lines[0]).toBe('x,timestamp,value');
+    expect(lines.slice(1).map((l) => [l.split(',')[0], l.split(',')[2]]).sort()).toEqual([
+      ['a', '3'],
+      ['b', '1'],
+      ['c', '2'],
+    ]);
+    await done('query-sorted');
   });
 });

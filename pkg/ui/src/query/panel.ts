@@ -7,6 +7,7 @@ import { formatCount, formatDuration, humanizeDuration, parseDuration } from '..
 import { autoStep, type PanelState, type Tab } from '../urlstate';
 import { ensureSyntaxTree, syntaxTree } from '@codemirror/language';
 import { createEditor, setDoc } from './editor';
+import type { SortKey } from './csv';
 import { addMatcher } from './matcher';
 import type { Graph } from './graph';
 import { recentQueries, rememberQuery } from './history';
@@ -63,6 +64,7 @@ export class Panel {
   /** The last table result and how many rows it shows. */
   private lastTable?: QueryData;
   private rowLimit = maxRows;
+  private sort: SortKey = { by: 'none' };
 
   constructor(
     readonly state: PanelState,
@@ -398,9 +400,18 @@ export class Panel {
     const d = this.lastTable!;
     replace(
       this.output,
-      renderTable(d, this.ctx.utc(), this.rowLimit, () => {
-        this.rowLimit = Infinity;
-        this.showTable();
+      renderTable(d, {
+        utc: this.ctx.utc(),
+        limit: this.rowLimit,
+        showAll: () => {
+          this.rowLimit = Infinity;
+          this.showTable();
+        },
+        sort: this.sort,
+        onSort: (key) => {
+          this.sort = key;
+          this.showTable();
+        },
       }),
     );
   }
