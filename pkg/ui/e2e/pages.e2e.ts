@@ -63,6 +63,11 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
     await page.getByLabel('Filter alerts').fill('team="e2e"');
     await expect.poll(() => always.count()).toBe(0);
     expect(await never.count()).toBe(1);
+    // Auto-refresh reloads the list and keeps the filter.
+    await page.getByLabel('Auto-refresh').selectOption('5s');
+    await expect.poll(() => page.locator('.updated').textContent(), { timeout: 15_000 }).toMatch(/^updated /);
+    expect(await never.count()).toBe(1);
+    expect(await always.count()).toBe(0);
     await done('alerts-filtered');
   });
 

@@ -121,4 +121,20 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
     ]);
     await done('query-sorted');
   });
+
+  it('refreshes the query on a timer once asked to, and stops when told', async () => {
+    const { page, done } = await env.visit('query?g0.expr=time()&g0.tab=table');
+    let queries = 0;
+    page.on('request', (r) => {
+      if (r.url().includes('/api/v1/query?')) queries++;
+    });
+    await page.locator('table.result').waitFor();
+    expect(await page.getByLabel('Auto-refresh').inputValue()).toBe('');
+    await page.getByLabel('Auto-refresh').selectOption('5s');
+    await expect.poll(() => queries, { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
+    // Refreshing adds no history entries: Back leaves the page.
+    expect(await page.evaluate(() => history.length)).toBe(2);
+    await page.getByLabel('Auto-refresh').selectOption('');
+    await done('query-refresh');
+  });
 });

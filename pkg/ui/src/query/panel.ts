@@ -2,6 +2,7 @@
 
 import type { EditorView } from '@codemirror/view';
 import { get } from '../api';
+import { refreshSelect } from '../refresh';
 import { errorBox, h, replace } from '../dom';
 import { formatCount, formatDuration, humanizeDuration, parseDuration } from '../format';
 import { autoStep, type PanelState, type Tab } from '../urlstate';
@@ -52,6 +53,10 @@ export class Panel {
   private readonly stepInput: HTMLInputElement;
   private readonly unzoomButton: HTMLButtonElement;
   private compareSelect!: HTMLSelectElement;
+  /** Re-runs the query on a timer; a fixed end time would give the same answer, so only "now" refreshes. */
+  private readonly refresh = refreshSelect(() => {
+    if (this.state.endTime === null) this.execute();
+  });
   /** Ranges and ends before each drag-to-zoom, newest last. */
   private readonly zooms: { range: number; endTime: number | null }[] = [];
   private readonly messages = h('div', { className: 'messages' });
@@ -146,7 +151,7 @@ export class Panel {
         h('button', { type: 'button', className: 'remove', title: 'Remove panel', 'aria-label': 'Remove panel', onclick: () => this.destroy() }, '×'),
       ),
       this.historyList,
-      h('div', { className: 'tabs', role: 'tablist' }, this.tabButtons.table, this.tabButtons.graph),
+      h('div', { className: 'tabs', role: 'tablist' }, this.tabButtons.table, this.tabButtons.graph, this.refresh.el),
       this.tableControls,
       this.graphControls,
       this.messages,
@@ -169,6 +174,7 @@ export class Panel {
   }
 
   destroy(): void {
+    this.refresh.stop();
     this.abort?.abort();
     this.graph?.destroy();
     this.editor.destroy();
