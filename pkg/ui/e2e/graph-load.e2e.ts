@@ -2,7 +2,8 @@
 // with synthetic results, so shapes and sizes do not depend on what the
 // server has scraped.
 //
-// A graph of 1,000 series × 251 points must draw without freezing the page.
+// A graph of 1,000 series × 251 points, and a Targets page of 500 targets,
+// must draw without freezing the page.
 // Its draw time is printed, never asserted: timings belong in a benchmark's
 // report, not in a pass/fail.
 
@@ -114,5 +115,45 @@ it(`draws ${seriesCount} series without freezing`, async () => {
     `graph of ${seriesCount} series x 251 points: ${drawMs.toFixed(1)} ms from data to first draw; ` +
       `longest main-thread task ${longest.toFixed(0)} ms\nscreenshot: ${file}`,
   );
+  expect(errors).toEqual([]);
+});
+
+it('lists 500 targets and filters them without freezing', async () => {
+  const { page, errors } = await browser.newPage();
+  await page.addInitScript(() => {
+    const w = window as unknown as { longestTask: number };
+    w.longestTask = 0;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.longestTask = Math.max(w.longestTask, e.duration);
+    }).observe({ type: 'longtask', buffered: true });
+  });
+  // 500 targets in 10 pools, one in ten down.
+  const now = new Date().toISOString();
+  const activeTargets = Array.from({ length: 500 }, (_, i) => ({
+    discoveredLabels: { __address__: `host-${i}:9100` },
+    labels: { instance: `host-${i}:9100`, job: `pool-${i % 10}`, zone: `z${i % 3}` },
+    scrapePool: `pool-${i % 10}`,
+    scrapeUrl: `http://host-${i}:9100/metrics`,
+    globalUrl: `http://host-${i}:9100/metrics`,
+    lastError: i % 10 === 3 ? 'connection refused' : '',
+    lastScrape: now,
+    lastScrapeDuration: 0.01,
+    health: i % 10 === 3 ? 'down' : 'up',
+    scrapeInterval: '15s',
+    scrapeTimeout: '10s',
+  }));
+  await page.route('**/api/v1/targets?*', (route) =>
+    route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ status: 'success', data: { activeTargets, droppedTargets: [] } }) }),
+  );
+  await page.goto(`${server.base}targets`);
+  await expect.poll(() => page.locator('.targets tbody tr').count()).toBe(500);
+  await page.getByLabel('Filter targets').fill('connection refused');
+  await expect.poll(() => page.locator('.targets tbody tr').count()).toBe(50);
+  await page.getByLabel('Filter targets').fill('');
+  await page.getByLabel('Scrape pool').selectOption('pool-7');
+  await expect.poll(() => page.locator('.targets tbody tr').count()).toBe(50);
+  const longest = await page.evaluate(() => (window as unknown as { longestTask: number }).longestTask);
+  console.log(`targets page with 500 targets: longest main-thread task ${longest.toFixed(0)} ms`);
+  await page.close();
   expect(errors).toEqual([]);
 });
