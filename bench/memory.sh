@@ -113,12 +113,14 @@ else
   echo "no VictoriaMetrics at $VM: comparing miniprom and Prometheus only" >&2
 fi
 
+# Every server gets the same samples, ending at the same time, though
+# each is written in turn.
+end=$(( $(date +%s) * 1000 ))
 samples=$(( SERIES * HOURS * 240 ))
-end=""
 for n in "${names[@]}"; do
   echo "writing ${HOURS}h of $SERIES series at 15s to $n ..." >&2
   t0=$(ms)
-  end=$("$work/rwgen" -ca "$ca" -series "$SERIES" -duration "${HOURS}h" -interval 15s -url "${base[$n]}/api/v1/write")
+  end=$("$work/rwgen" -ca "$ca" -series "$SERIES" -duration "${HOURS}h" -interval 15s -end "$end" -url "${base[$n]}/api/v1/write")
   ingest[$n]=$(( $(ms) - t0 ))
   rate[$n]=$(( samples * 1000 / ingest[$n] ))
 done

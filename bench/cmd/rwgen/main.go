@@ -60,6 +60,7 @@ func run() error {
 	duration := flag.Duration("duration", 24*time.Hour, "how far back the samples start")
 	interval := flag.Duration("interval", 15*time.Second, "time between samples of a series")
 	block := flag.Duration("block", 10*time.Minute, "time span of one remote write request")
+	endAt := flag.Int64("end", 0, "the newest sample's time in ms (default: now); runs with the same -end write the same samples")
 	follow := flag.Bool("follow", false, "after the backfill, keep writing live samples every interval")
 	flag.Parse()
 	if len(targets) == 0 || *series < 1000 || *series%1000 != 0 {
@@ -73,6 +74,9 @@ func run() error {
 	g := newGenerator(*series)
 	step := interval.Milliseconds()
 	end := time.Now().UnixMilli() / step * step
+	if *endAt > 0 {
+		end = *endAt / step * step
+	}
 	start := end - duration.Milliseconds()
 
 	began := time.Now()
