@@ -142,6 +142,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	o.Query.Timeout = time.Duration(qTimeout)
 	o.Query.LookbackDelta = time.Duration(lookback)
 	o.QueryLimits = queryLimits.QueryLimits()
+	o.ReceiverLimits = queryLimits.ReceiverLimits()
 	o.Flags = statusFlags(a)
 	for _, n := range ownFlags() {
 		delete(o.Flags, n)

@@ -16,6 +16,7 @@ type apiAnswer struct {
 	Status    string `json:"status"`
 	ErrorType string `json:"errorType"`
 	Error     string `json:"error"`
+	Data      json.RawMessage
 }
 
 func postQuery(t *testing.T, base, path string, form url.Values) (int, apiAnswer) {

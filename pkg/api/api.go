@@ -74,6 +74,9 @@ type Options struct {
 	// QueryLimits bound each query's size, steps and result; the zero value
 	// turns them all off.
 	QueryLimits QueryLimits
+	// ReceiverLimits bound the series the remote write receiver takes; the
+	// zero value turns them off (invalid series are refused regardless).
+	ReceiverLimits ReceiverLimits
 
 	Gatherer   prometheus.Gatherer
 	Registerer prometheus.Registerer
@@ -99,7 +102,8 @@ type Options struct {
 
 // API is the v1 API.
 type API struct {
-	v1 *v1.API
+	v1       *v1.API
+	receiver *ReceiverLimits // nil with the receiver off: upstream answers 404
 }
 
 // New builds the API.
@@ -167,9 +171,20 @@ func New(o Options) *API {
 		o.QueryCost,
 		o.QueryTimeout,
 	)
-	return &API{v1: a}
+	api := &API{v1: a}
+	if o.EnableRemoteWriteReceiver {
+		api.receiver = &o.ReceiverLimits
+	}
+	return api
 }
 
 // Register adds the API's routes to r, which must be mounted at /api/v1
 // under the route prefix.
-func (a *API) Register(r *route.Router) { a.v1.Register(r) }
+func (a *API) Register(r *route.Router) {
+	a.v1.Register(r.WithInstrumentation(func(name string, h http.HandlerFunc) http.HandlerFunc {
+		if name == "/write" && a.receiver != nil {
+			return a.receiver.checkRemoteWrite(h)
+		}
+		return h
+	}))
+}

@@ -71,6 +71,10 @@ type Options struct {
 	// QueryLimits are miniprom's own per-query limits (--query.max-length and
 	// others); the zero value means api.DefaultQueryLimits.
 	QueryLimits api.QueryLimits
+	// ReceiverLimits bound the labels of series sent to the remote write
+	// receiver (--web.remote-write-receiver.max-*); the zero value means
+	// api.DefaultReceiverLimits.
+	ReceiverLimits api.ReceiverLimits
 
 	// Flags are all command-line flags, for /api/v1/status/flags.
 	Flags map[string]string
@@ -132,6 +136,9 @@ func (o *Options) validate() error {
 	}
 	if o.QueryCacheSize == 0 {
 		o.QueryCacheSize = DefaultQueryCacheSize
+	}
+	if o.ReceiverLimits == (api.ReceiverLimits{}) {
+		o.ReceiverLimits = api.DefaultReceiverLimits()
 	}
 	if o.QueryLimits == (api.QueryLimits{}) {
 		o.QueryLimits = api.DefaultQueryLimits()
