@@ -64,6 +64,9 @@ func loadConfig(file string, o Options, logger *slog.Logger) (*config.Config, er
 	if err != nil {
 		return nil, fmt.Errorf("couldn't load configuration (--config.file=%q): %w", file, explainUnknownDiscovery(err))
 	}
+	if err := refuseUnsupported(cfg); err != nil {
+		return nil, fmt.Errorf("couldn't load configuration (--config.file=%q): %w", file, err)
+	}
 	r := cfg.StorageConfig.TSDBConfig.Retention
 	if r.Time == 0 {
 		r.Time = model.Duration(o.Retention)
@@ -143,6 +146,9 @@ func (s *Server) apply(cfg *config.Config) error {
 	}
 	if err := s.applyEngineConfig(cfg); err != nil {
 		return err
+	}
+	if err := s.tracer.m.ApplyConfig(cfg); err != nil {
+		return fmt.Errorf("tracing: %w", err)
 	}
 	// The scrape and notifier managers take the config before their
 	// discovery managers, so new targets meet the new settings.

@@ -61,6 +61,7 @@ type Server struct {
 	metrics *reloadMetrics
 	// features is the registry behind /api/v1/features.
 	features features.Collector
+	tracer   *tracer
 	// configSum is the checksum of the config last loaded, for --config.auto-reload.
 	sumMu     sync.Mutex
 	configSum string
@@ -129,8 +130,11 @@ func New(o Options) (s *Server, err error) {
 		quit:        make(chan struct{}),
 		birth:       time.Now(),
 		features:    features.NewRegistry(),
+		tracer:      newTracer(logger),
 	}
 	s.stops.logger = logger
+	// First registered, last stopped: spans of everything else get flushed.
+	s.stops.onStop("tracing", func() error { s.tracer.stop(); return nil })
 	s.registerFeatures(s.features)
 	// The named result is nil on the error returns below: close what was
 	// made through its own pointer.
@@ -287,7 +291,8 @@ func (s *Server) Run(ctx context.Context) error {
 	goRun(func() { s.scrape.Run(s.scrapeDiscovery.SyncCh()) })
 	goRun(func() { s.notifier.Run(s.notifyDiscovery.SyncCh()) })
 	goRun(s.rules.Run)
-	// Not in wg: it only asks this loop for reloads, and stops when Run returns.
+	// Not in s.running: it only asks this loop for reloads (refused once
+	// stopping is closed), and stops when Run returns.
 	autoReloadCtx, stopAutoReload := context.WithCancel(ctx)
 	defer stopAutoReload()
 	go s.autoReload(autoReloadCtx)
