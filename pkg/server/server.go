@@ -134,7 +134,9 @@ func New(o Options) (s *Server, err error) {
 	}
 	s.stops.logger = logger
 	// First registered, last stopped: spans of everything else get flushed.
-	s.stops.onStop("tracing", func() error { s.tracer.stop(); return nil })
+	// (s itself is nil on New's error returns; the tracer is not.)
+	tr := s.tracer
+	s.stops.onStop("tracing", func() error { tr.stop(); return nil })
 	s.registerFeatures(s.features)
 	// The named result is nil on the error returns below: close what was
 	// made through its own pointer.
