@@ -104,4 +104,31 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
     await expect.poll(() => param(v.page, 'g0.expr')).toBe('up{job="miniprom"}');
     await v.done('graph-add-matcher');
   });
+
+  it('draws native histograms as a heatmap, with the bucket under the pointer', async () => {
+    const { page, done } = await env.visit('query');
+    // Synthetic: the test server's own metrics are scraped as classic histograms.
+    await page.route('**/api/v1/query_range?*', (route) => {
+      const q = new URL(route.request().url()).searchParams;
+      const [start, end, step] = ['start', 'end', 'step'].map((k) => Number(q.get(k)));
+      const histograms: [number, unknown][] = [];
+      for (let t = start, i = 0; t <= end + 1e-9; t += step, i++) {
+        const buckets = [[0, '0.1', '0.2', String(1 + (i % 3))], [0, '0.2', '0.4', '10'], [0, '0.4', '0.8', String(i)]];
+        histograms.push([t, { count: String(11 + i), sum: '3.5', buckets }]);
+      }
+      const result = [{ metric: { __name__: 'rpc_duration_seconds', job: 'api' }, histograms }];
+      return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ status: 'success', data: { resultType: 'matrix', result } }) });
+    });
+    await page.goto(`${env.server.base}query?g0.expr=rpc_duration_seconds&g0.tab=graph&g0.range_input=10m`);
+    const map = page.locator('.heatmap-box[data-buckets="3"]');
+    await map.waitFor();
+    expect(await page.locator('.chart').count()).toBe(0);
+    const box = (await page.locator('.heatmap canvas').boundingBox())!;
+    // The middle row of three is the (0.2, 0.4] bucket, 10 at every step.
+    const plotTop = box.y + 8;
+    const plotH = box.height - 8 - 34;
+    await page.mouse.move(box.x + box.width / 2, plotTop + plotH / 2);
+    await expect.poll(() => page.locator('.heatmap .graph-tooltip').textContent()).toContain('10 in (0.2, 0.4]');
+    await done('graph-heatmap');
+  });
 });

@@ -10,7 +10,7 @@ import { ensureSyntaxTree, syntaxTree } from '@codemirror/language';
 import { createEditor, setDoc } from './editor';
 import type { SortKey } from './csv';
 import { addMatcher } from './matcher';
-import type { Graph } from './graph';
+import type { Graph, GraphOptions } from './graph';
 import { recentQueries, rememberQuery } from './history';
 import { maxRows, renderTable } from './table';
 import { TimeInput } from './timeinput';
@@ -64,6 +64,7 @@ export class Panel {
   private readonly output = h('div', { className: 'output' });
   private abort?: AbortController;
   private graph?: Graph;
+  private heatmap?: { destroy(): void };
   /** The last graph result, kept to redraw on a time zone change. */
   private lastRange?: { series: RangeSeries[]; past?: RangeSeries[]; start: number; end: number; step: number };
   /** The last table result and how many rows it shows. */
@@ -363,6 +364,8 @@ export class Panel {
   private clear(): void {
     this.graph?.destroy();
     this.graph = undefined;
+    this.heatmap?.destroy();
+    this.heatmap = undefined;
     this.lastRange = undefined;
     this.lastTable = undefined;
     replace(this.messages);
@@ -454,17 +457,31 @@ export class Panel {
 
   private async showGraph(): Promise<void> {
     const r = this.lastRange!;
-    const { drawGraph } = await import('./graph');
-    this.graph?.destroy();
     const series = r.series.filter((s) => s.values?.length);
-    if (series.length === 0) {
-      replace(this.output, h('p', { className: 'empty' }, r.series.length ? 'Native histograms are not graphed; use the Table tab.' : 'No data points found.'));
+    const histograms = r.series.filter((s) => s.histograms?.length);
+    // Each view's code loads only when a result needs it.
+    const [{ drawGraph }, heatmap] = await Promise.all([import('./graph'), histograms.length ? import('./heatmap') : undefined]);
+    this.graph?.destroy();
+    this.heatmap?.destroy();
+    this.heatmap = undefined;
+    if (series.length === 0 && histograms.length === 0) {
+      replace(this.output, h('p', { className: 'empty' }, 'No data points found.'));
       return;
     }
-    const chart = h('div', { className: 'chart' });
-    const legend = h('div', { className: 'legend-box' });
-    replace(this.output, chart, legend);
-    this.graph = drawGraph(chart, legend, series, {
+    const heatmapEl = h('div', { className: 'heatmap-box' });
+    if (series.length === 0) {
+      replace(this.output, heatmapEl);
+    } else {
+      const chart = h('div', { className: 'chart' });
+      const legend = h('div', { className: 'legend-box' });
+      replace(this.output, chart, legend, histograms.length ? heatmapEl : null);
+      this.graph = drawGraph(chart, legend, series, this.graphOptions(r));
+    }
+    if (heatmap) this.heatmap = heatmap.drawHeatmap(heatmapEl, histograms, { start: r.start, end: r.end, step: r.step, utc: this.ctx.utc() });
+  }
+
+  private graphOptions(r: NonNullable<Panel['lastRange']>): GraphOptions {
+    return {
       start: r.start,
       end: r.end,
       step: r.step,
@@ -474,6 +491,6 @@ export class Panel {
       onZoom: (start, end) => this.zoom(start, end),
       compare: r.past && this.state.compare ? { series: r.past.filter((s) => s.values?.length), label: `offset ${formatDuration(this.state.compare)}` } : undefined,
       onAddMatcher: (name, value) => this.addMatcher(name, value),
-    });
+    };
   }
 }
