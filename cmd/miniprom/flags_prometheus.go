@@ -91,8 +91,8 @@ func addPrometheusFlags(a *kingpin.Application) *prometheusFlags {
 
 	a.Flag("web.max-notifications-subscribers", "Limits the maximum number of subscribers that can concurrently receive live notifications. If the limit is reached, new subscription requests will be denied until existing connections close.").
 		Default("16").IntVar(&p.tuning.MaxNotificationsSubscribers)
-	p.ignore(a, "web.user-assets", "Path to static asset directory, available at /user.", "miniprom serves no /user assets").
-		PlaceHolder("<path>").String()
+	a.Flag("web.user-assets", "Path to static asset directory, available at /user.").
+		PlaceHolder("<path>").StringVar(&p.tuning.UserAssetsPath)
 	p.ignore(a, "web.console.templates", "Path to the console template directory, available at /consoles.", whyConsole).
 		Default("consoles").String()
 	p.ignore(a, "web.console.libraries", "Path to the console library directory.", whyConsole).

@@ -138,3 +138,17 @@ func TestStartTimestampStorage(t *testing.T) {
 	assert.True(t, feats["tsdb"]["st_storage"])
 	assert.True(t, feats["tsdb"]["histograms_st_encoding"])
 }
+
+// TestUserAssets: --web.user-assets serves a directory at /user/, under the
+// route prefix, as Prometheus does.
+func TestUserAssets(t *testing.T) {
+	assets := t.TempDir()
+	writeFile(t, assets, "logo.txt", "hello from assets")
+	ts := startServer(t, serverConfig{
+		webConfigYML: "-",
+		options:      func(o *server.Options) { o.Tuning.UserAssetsPath = assets; o.RoutePrefix = "/prom" },
+	})
+	code, body := ts.get("/user/logo.txt")
+	require.Equal(t, 200, code)
+	require.Equal(t, "hello from assets", body)
+}

@@ -70,6 +70,7 @@ func (s *Server) handler(cors *regexp.Regexp) http.Handler {
 		Reload:          func(ctx context.Context) error { return s.Reload(ctx) },
 		Quit:            s.Quit,
 		Version:         build,
+		UserAssets:      o.Tuning.UserAssetsPath,
 		Gatherer:        s.gatherer(),
 		Registerer:      s.reg,
 	})

@@ -18,7 +18,8 @@ type Tuning struct {
 	// --config.auto-reload is set; zero turns automatic reloading off.
 	AutoReloadInterval time.Duration
 
-	MaxNotificationsSubscribers int // --web.max-notifications-subscribers
+	MaxNotificationsSubscribers int    // --web.max-notifications-subscribers
+	UserAssetsPath              string // --web.user-assets, served at /user/
 
 	OutageTolerance    time.Duration // --rules.alert.for-outage-tolerance
 	ForGracePeriod     time.Duration // --rules.alert.for-grace-period

@@ -51,6 +51,9 @@ type Options struct {
 
 	// Version is served as JSON at /version, as Prometheus does.
 	Version any
+	// UserAssets is --web.user-assets: a directory served at /user/;
+	// empty serves nothing there.
+	UserAssets string
 
 	Gatherer   prometheus.Gatherer
 	Registerer prometheus.Registerer
@@ -108,6 +111,9 @@ func New(o Options) http.Handler {
 	// Instrumented as Prometheus's /metrics is: promhttp_metric_handler_*.
 	router.Get("/metrics", promhttp.InstrumentMetricHandler(o.Registerer, promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{})).ServeHTTP)
 	router.Get("/federate", readyf(gz.handler(o.Federate)))
+	if o.UserAssets != "" {
+		router.Get("/user/*filepath", route.FileServe(o.UserAssets))
+	}
 
 	lifecycle(router, o)
 	router.Get("/debug/*subpath", serveDebug)
