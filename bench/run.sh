@@ -45,9 +45,13 @@ config 19090 > "$work/mini.yml"
 config 19091 > "$work/ref.yml"
 
 now_ms() { date +%s%3N; }
-wait_ready() { # $1 port -> prints ms to ready
-  local start=$2
-  until curl -sf --cacert "$work/certs/ca.crt" "https://127.0.0.1:$1/-/ready" >/dev/null; do sleep 0.01; done
+wait_ready() { # $1 port $2 start ms $3 pid -> prints ms to ready; gives up if the server died
+  local start=$2 n=0
+  until curl -sf --cacert "$work/certs/ca.crt" "https://127.0.0.1:$1/-/ready" >/dev/null; do
+    kill -0 "$3" 2>/dev/null || { echo "server on port $1 died at start:" >&2; tail -5 "$work"/*.log >&2; exit 1; }
+    n=$((n + 1)); [ $n -lt 6000 ] || { echo "server on port $1 never ready" >&2; exit 1; }
+    sleep 0.01
+  done
   echo $(( $(now_ms) - start ))
 }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -56,13 +60,13 @@ t0=$(now_ms)
 "$MINI" --config.file="$work/mini.yml" --web.config.file="$work/web.yml" \
   --web.listen-address=127.0.0.1:19090 --log.level=warn 2>"$work/mini.log" &
 mini_pid=$!; pids+=("$mini_pid")
-mini_ready=$(wait_ready 19090 "$t0")
+mini_ready=$(wait_ready 19090 "$t0" "$mini_pid")
 
 t0=$(now_ms)
 "$REF" --config.file="$work/ref.yml" --web.config.file="$work/web.yml" \
   --web.listen-address=127.0.0.1:19091 --storage.tsdb.path="$work/ref-data" --log.level=warn 2>"$work/ref.log" &
 ref_pid=$!; pids+=("$ref_pid")
-ref_ready=$(wait_ready 19091 "$t0")
+ref_ready=$(wait_ready 19091 "$t0" "$ref_pid")
 
 sleep 5
 mini_idle=$(rss_kb "$mini_pid"); ref_idle=$(rss_kb "$ref_pid")

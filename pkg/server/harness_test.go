@@ -13,10 +13,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/common/promslog"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/miniprom/miniprom/pkg/devcert"
@@ -27,7 +29,8 @@ import (
 // TLS from a CA made for the test.
 type testServer struct {
 	*server.Server
-	t      *testing.T
+	// t is the test, or a pollT while eventually polls.
+	t      testing.TB
 	Dir    string
 	CA     *devcert.CA
 	Base   string // https://127.0.0.1:port<prefix>
@@ -178,10 +181,66 @@ func (ts *testServer) stop() error {
 	}
 }
 
+// eventually polls cond until it holds. The helpers cond calls (get, api,
+// queryVector, ...) use require; while polled, they see a pollT instead of
+// the test, so a failed check ends that poll with false rather than calling
+// FailNow on the polling goroutine, which would hang the test for the whole
+// timeout.
 func (ts *testServer) eventually(cond func() bool, msg string) {
 	ts.t.Helper()
-	require.Eventually(ts.t, cond, 20*time.Second, 50*time.Millisecond, msg)
+	real := ts.t
+	p := &pollT{TB: real}
+	ts.t = p
+	ok := assert.Eventually(&quietT{}, func() bool { return p.try(cond) }, 20*time.Second, 50*time.Millisecond)
+	ts.t = real
+	if !ok {
+		real.Fatalf("%s (last failed check: %s)", msg, p.lastFailure())
+	}
 }
+
+// pollT stands in for the test inside a polled function: failures end the
+// poll instead of the test.
+type pollT struct {
+	testing.TB
+	mu   sync.Mutex
+	last string
+}
+
+type pollFailed struct{}
+
+func (p *pollT) Errorf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.last = fmt.Sprintf(format, args...)
+}
+func (p *pollT) Fatalf(format string, args ...any) { p.Errorf(format, args...); p.FailNow() }
+func (p *pollT) FailNow()                          { panic(pollFailed{}) }
+func (p *pollT) Helper()                           {}
+
+func (p *pollT) lastFailure() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last
+}
+
+// try runs cond; a failed require inside it makes it false.
+func (p *pollT) try(cond func() bool) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, failed := r.(pollFailed); !failed {
+				panic(r)
+			}
+			ok = false
+		}
+	}()
+	return cond()
+}
+
+// quietT receives assert.Eventually's own failure, which eventually reports
+// itself with the last failed check.
+type quietT struct{}
+
+func (quietT) Errorf(string, ...any) {}
 
 // get fetches base+path and returns the status code and body.
 func (ts *testServer) get(path string) (int, string) {
@@ -220,7 +279,7 @@ func (ts *testServer) waitForSelfScrape() {
 	}, "self-scrape never stored up")
 }
 
-func writeFile(t *testing.T, dir, name, content string) {
+func writeFile(t testing.TB, dir, name, content string) {
 	t.Helper()
 	// Write then rename, so file_sd and reloads never see a partial file.
 	tmp := filepath.Join(dir, "."+name+".tmp")

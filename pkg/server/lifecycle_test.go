@@ -3,7 +3,9 @@ package server_test
 import (
 	"context"
 	"net"
+	"net/http"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,4 +43,20 @@ func TestReloadDuringShutdown(t *testing.T) {
 	defer cancel()
 	err := ts.Reload(ctx)
 	require.ErrorContains(t, err, "shutting down")
+}
+
+// TestEventuallySurvivesFailedChecks: a require failing inside a polled
+// helper ends that poll, not the test; before, it called FailNow on the
+// polling goroutine and the test hung for the whole timeout.
+func TestEventuallySurvivesFailedChecks(t *testing.T) {
+	ts := startServer(t, serverConfig{})
+	var polls atomic.Int32
+	ts.eventually(func() bool {
+		n := polls.Add(1)
+		code, _ := ts.get("/-/healthy")
+		require.Equal(ts.t, http.StatusOK, code)
+		require.Greater(ts.t, n, int32(2), "fails the first two polls")
+		return true
+	}, "never passed")
+	require.Equal(t, int32(3), polls.Load())
 }

@@ -63,14 +63,17 @@ func startPeer(t testing.TB, name, bin string, args []string, ready func() bool)
 			t.Logf("%s output:\n%s", name, p.out.String())
 		}
 	})
-	require.Eventually(t, func() bool {
+	exited := func() bool {
 		select {
 		case <-p.done:
-			t.Fatalf("%s exited before it was ready:\n%s", name, p.out.String())
+			return true
 		default:
+			return false
 		}
-		return ready()
-	}, 30*time.Second, 50*time.Millisecond, "%s never became ready", name)
+	}
+	// No t.Fatal in the polled function: it would hang the test.
+	require.Eventually(t, func() bool { return exited() || ready() }, 30*time.Second, 50*time.Millisecond, "%s never became ready", name)
+	require.False(t, exited(), "%s exited before it was ready:\n%s", name, p.out.String())
 	return p
 }
 
