@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -255,6 +257,28 @@ func TestStatusFlagsIsPrometheusSet(t *testing.T) {
 	require.ElementsMatch(t, flagNames(all), keys(body.Data))
 	require.Equal(t, "2h", body.Data["storage.tsdb.min-block-duration"])
 	require.Equal(t, "30s", body.Data["config.auto-reload-interval"])
+
+	// And against a real Prometheus 3.16's answer, when there is one.
+	ref := os.Getenv("MINIPROM_REF_PROMETHEUS")
+	if ref == "" {
+		return
+	}
+	refPort := freeLoopbackPort(t)
+	cmd := exec.Command(ref, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address=127.0.0.1:"+refPort)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	var refFlags struct {
+		Data map[string]string `json:"data"`
+	}
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://127.0.0.1:" + refPort + "/api/v1/status/flags")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode == 200 && json.NewDecoder(resp.Body).Decode(&refFlags) == nil
+	}, 60*time.Second, 100*time.Millisecond, "Prometheus never answered")
+	require.ElementsMatch(t, keys(refFlags.Data), keys(body.Data))
 }
 
 func keys(m map[string]string) []string {
@@ -291,4 +315,12 @@ func flagNames(m map[string]upstreamFlag) []string {
 	}
 	slices.Sort(ks)
 	return ks
+}
+
+func freeLoopbackPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
