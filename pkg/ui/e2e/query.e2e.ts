@@ -137,4 +137,19 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
     await page.getByLabel('Auto-refresh').selectOption('');
     await done('query-refresh');
   });
+
+  it('explains an expression as a tree with each node\'s series and label counts', async () => {
+    const { page, done } = await env.visit(`query?g0.expr=${encodeURIComponent('sum by (job) (up) * on (job) count by (job) (up)')}&g0.tab=explain`);
+    const root = page.locator('.explain-tree > li');
+    await expect.poll(() => root.locator(':scope > .node-head code').textContent()).toBe('* on (job)');
+    const nodes = page.locator('.explain-tree li.node');
+    expect(await nodes.count()).toBe(5);
+    // Every node ran: the self-scrape is one series of job="miniprom".
+    await expect.poll(() => page.locator('.explain-tree li.node[data-series="1"]').count()).toBe(5);
+    const leaf = page.locator('li.node[data-kind="VectorSelector"]').first();
+    expect(await leaf.locator('.node-stats').textContent()).toContain('job: 1 value');
+    expect(await leaf.locator('.node-stats').textContent()).toContain('instance: 1 value');
+    expect(param(page, 'g0.tab')).toBe('explain');
+    await done('query-explain');
+  });
 });

@@ -5,7 +5,7 @@
 
 import { formatDuration, formatTime, parseDuration, parseTime } from './format';
 
-export type Tab = 'table' | 'graph';
+export type Tab = 'table' | 'graph' | 'explain';
 
 /** PanelState is one query panel; times are Unix milliseconds. */
 export interface PanelState {
@@ -43,6 +43,7 @@ export function decodePanels(search: string | URLSearchParams): PanelState[] {
     // "0"/"1" are the classic UI's; "graph"/"table" are Prometheus 3's.
     if (tab === '0' || tab === 'graph') p.tab = 'graph';
     else if (tab === '1' || tab === 'table') p.tab = 'table';
+    else if (tab === 'explain') p.tab = 'explain';
     const range = parseDuration(get('range_input') ?? '');
     if (range) p.range = range;
     // Both carry the same time; Prometheus writes both.

@@ -81,6 +81,7 @@ export class Panel {
     this.tabButtons = {
       table: h('button', { type: 'button', role: 'tab', onclick: () => this.setTab('table') }, 'Table'),
       graph: h('button', { type: 'button', role: 'tab', onclick: () => this.setTab('graph') }, 'Graph'),
+      explain: h('button', { type: 'button', role: 'tab', onclick: () => this.setTab('explain') }, 'Explain'),
     };
     const onChange = (t: number | null) => {
       state.endTime = t;
@@ -152,7 +153,7 @@ export class Panel {
         h('button', { type: 'button', className: 'remove', title: 'Remove panel', 'aria-label': 'Remove panel', onclick: () => this.destroy() }, '×'),
       ),
       this.historyList,
-      h('div', { className: 'tabs', role: 'tablist' }, this.tabButtons.table, this.tabButtons.graph, this.refresh.el),
+      h('div', { className: 'tabs', role: 'tablist' }, this.tabButtons.table, this.tabButtons.graph, this.tabButtons.explain, this.refresh.el),
       this.tableControls,
       this.graphControls,
       this.messages,
@@ -190,7 +191,8 @@ export class Panel {
       b.classList.toggle('active', tab === s.tab);
       b.setAttribute('aria-selected', String(tab === s.tab));
     }
-    this.tableControls.hidden = s.tab !== 'table';
+    // Explain runs its sub-expressions at the table's evaluation time.
+    this.tableControls.hidden = s.tab === 'graph';
     this.graphControls.hidden = s.tab !== 'graph';
     for (const input of this.timeInputs) input.set(s.endTime);
     this.rangeInput.value = formatDuration(s.range);
@@ -349,7 +351,8 @@ export class Panel {
     const abort = new AbortController();
     this.abort = abort;
     this.el.classList.add('loading');
-    const run = this.state.tab === 'table' ? this.runTable(expr, abort.signal) : this.runGraph(expr, abort.signal);
+    const run =
+      this.state.tab === 'table' ? this.runTable(expr, abort.signal) : this.state.tab === 'graph' ? this.runGraph(expr, abort.signal) : this.runExplain(abort.signal);
     run
       .catch((err: unknown) => {
         if (abort.signal.aborted) return;
@@ -389,6 +392,15 @@ export class Panel {
     if (samples !== undefined) parts.push(`Samples: ${formatCount(samples)}`);
     parts.push(...extra, `Result ${d.resultType === 'matrix' ? 'series' : 'count'}: ${formatCount(resultCount(d))}`);
     replace(this.stats, parts.join(' · '));
+  }
+
+  /** runExplain shows the expression's tree; each node runs its own query. */
+  private async runExplain(signal: AbortSignal): Promise<void> {
+    const { exprTree, renderExplain } = await import('./explain');
+    const st = this.editor.state;
+    const tree = exprTree(ensureSyntaxTree(st, st.doc.length, 200) ?? syntaxTree(st), st.doc.toString());
+    this.clear();
+    replace(this.output, tree ? renderExplain(tree, this.state.endTime, signal) : h('p', { className: 'empty' }, 'No expression to explain.'));
   }
 
   private async runTable(expr: string, signal: AbortSignal): Promise<void> {
