@@ -68,6 +68,14 @@ func NewFederation(logger *slog.Logger, q storage.Queryable, cfg func() config.C
 	return f
 }
 
+// WithParser sets the PromQL parser for match[] selectors, so that the
+// --enable-feature parser options (unquoted UTF-8 names) apply to
+// federation as they do in Prometheus.
+func (f *Federation) WithParser(p parser.Parser) *Federation {
+	f.parser = p
+	return f
+}
+
 func (h *Federation) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	ctx := req.Context()
 	cfg := h.config()

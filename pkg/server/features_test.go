@@ -152,3 +152,22 @@ func TestUserAssets(t *testing.T) {
 	require.Equal(t, 200, code)
 	require.Equal(t, "hello from assets", body)
 }
+
+// TestFederationUsesFeatureParser: with promql-unquoted-utf8-names,
+// /federate accepts dotted metric names in match[], as queries do.
+func TestFederationUsesFeatureParser(t *testing.T) {
+	match := "/federate?match[]=" + url.QueryEscape("app.requests_total")
+	off := startServer(t, serverConfig{webConfigYML: "-"})
+	code, _ := off.get(match)
+	require.Equal(t, 400, code)
+	on := startServer(t, serverConfig{
+		webConfigYML: "-",
+		options: func(o *server.Options) {
+			f, err := server.ParseFeatures([]string{"promql-unquoted-utf8-names"}, promslog.NewNopLogger())
+			require.NoError(t, err)
+			o.Features = f
+		},
+	})
+	code, body := on.get(match)
+	require.Equal(t, 200, code, body)
+}
