@@ -4,15 +4,12 @@ import (
 	"fmt"
 	"github.com/alecthomas/units"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/config"
-	"github.com/prometheus/prometheus/discovery"
-	"github.com/prometheus/prometheus/rules"
 	v1 "github.com/prometheus/prometheus/web/api/v1"
 )
 
@@ -112,75 +109,6 @@ func (s *Server) reload() error {
 	s.qcache.tracker.Invalidate() // cached answers predate the new config
 	s.notices.DeleteNotification(reloadNotice)
 	s.logger.Info("Completed loading of configuration file", "filename", s.opts.ConfigFile, "totalDuration", time.Since(start))
-	return nil
-}
-
-// apply hands cfg to every component. Rule files are loaded first: they are
-// the part most likely to be wrong, and the rule manager keeps its old groups
-// when loading fails, so a bad rule file changes nothing.
-func (s *Server) apply(cfg *config.Config) error {
-	// Parse the rule files first, with upstream's validation: Update only
-	// logs what is wrong, and the reload's error should name the file.
-	if err := rules.ParseFiles(cfg.RuleFiles, cfg.GlobalConfig.MetricNameValidationScheme, s.opts.Features.parser(), s.logger); err != nil {
-		return fmt.Errorf("load rules: %w", err)
-	}
-	var files []string
-	for _, pat := range cfg.RuleFiles {
-		fs, err := filepath.Glob(pat) // ParseFiles has checked the pattern.
-		if err != nil {
-			return fmt.Errorf("rule files %q: %w", pat, err)
-		}
-		files = append(files, fs...)
-	}
-	if err := s.rules.Update(time.Duration(cfg.GlobalConfig.EvaluationInterval), files,
-		cfg.GlobalConfig.ExternalLabels, s.externalURL.String(), nil); err != nil {
-		return fmt.Errorf("load rules: %w", err)
-	}
-
-	scrapeConfigs, err := cfg.GetScrapeConfigs()
-	if err != nil {
-		return err
-	}
-	if err := s.storage.ApplyConfig(cfg); err != nil {
-		return fmt.Errorf("storage: %w", err)
-	}
-	if err := s.applyEngineConfig(cfg); err != nil {
-		return err
-	}
-	if err := s.tracer.m.ApplyConfig(cfg); err != nil {
-		return fmt.Errorf("tracing: %w", err)
-	}
-	// The scrape and notifier managers take the config before their
-	// discovery managers, so new targets meet the new settings.
-	if err := s.scrape.ApplyConfig(cfg); err != nil {
-		return fmt.Errorf("scrape: %w", err)
-	}
-	sd := make(map[string]discovery.Configs, len(scrapeConfigs))
-	for _, sc := range scrapeConfigs {
-		sd[sc.JobName] = sc.ServiceDiscoveryConfigs
-	}
-	if err := s.scrapeDiscovery.ApplyConfig(sd); err != nil {
-		return fmt.Errorf("scrape discovery: %w", err)
-	}
-	if err := s.notifier.ApplyConfig(cfg); err != nil {
-		return fmt.Errorf("notifier: %w", err)
-	}
-	nd := make(map[string]discovery.Configs)
-	for k, v := range cfg.AlertingConfig.AlertmanagerConfigs.ToMap() {
-		nd[k] = v.ServiceDiscoveryConfigs
-	}
-	if err := s.notifyDiscovery.ApplyConfig(nd); err != nil {
-		return fmt.Errorf("notifier discovery: %w", err)
-	}
-
-	applyGoGC(s.logger, cfg)
-	if err := s.applyLogLevel(cfg); err != nil {
-		return err
-	}
-
-	s.mu.Lock()
-	s.cfg = cfg
-	s.mu.Unlock()
 	return nil
 }
 

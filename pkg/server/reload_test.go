@@ -113,3 +113,38 @@ func TestLifecycleEndpoints(t *testing.T) {
 		ts.cancel = nil
 	})
 }
+
+// TestReloadAllOrNothing: a config that loads but that a component would
+// refuse halfway (an Alertmanager CA file that does not exist) changes
+// nothing: before, the rules and scrape jobs of the new config were running
+// while /api/v1/status/config still showed the old one.
+func TestReloadAllOrNothing(t *testing.T) {
+	ts := startServer(t, serverConfig{options: lifecycleOn})
+	ts.waitForSelfScrape()
+	_, before := ts.api("/api/v1/status/config")
+
+	writeFile(t, ts.Dir, "rules.yml", "groups:\n  - name: new\n    rules:\n      - record: new_rule\n        expr: vector(1)\n")
+	writeFile(t, ts.Dir, "prometheus.yml", selfScrapeConfig+`
+  - job_name: second
+    static_configs:
+      - targets: ["127.0.0.1:1"]
+rule_files: [rules.yml]
+alerting:
+  alertmanagers:
+    - tls_config:
+        ca_file: no-such-ca.crt
+      static_configs:
+        - targets: ["127.0.0.1:2"]
+`)
+	code, body := ts.post("/-/reload")
+	require.Equal(t, http.StatusInternalServerError, code, body)
+	require.Contains(t, body, "no-such-ca.crt")
+
+	_, r := ts.api("/api/v1/rules")
+	require.NotContains(t, string(r.Data), "new_rule", "the rules of the refused config run")
+	_, r = ts.api("/api/v1/status/config")
+	require.Equal(t, string(before.Data), string(r.Data))
+	_, r = ts.api("/api/v1/scrape_pools")
+	require.Equal(t, `{"scrapePools":["miniprom"]}`, string(r.Data))
+	require.Equal(t, "prometheus_config_last_reload_successful 0", ts.metricLine("prometheus_config_last_reload_successful"))
+}

@@ -68,6 +68,8 @@ type Server struct {
 
 	mu  sync.RWMutex
 	cfg *config.Config
+	// plan is what validating cfg worked out (apply.go).
+	plan configPlan
 
 	// stops is the one teardown list (lifecycle.go); running counts the
 	// managers' goroutines, started marks that Run has started them, and
