@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/config"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v2"
 
 	"github.com/miniprom/miniprom/pkg/devcert"
 	"github.com/miniprom/miniprom/pkg/web"
@@ -99,4 +100,20 @@ func TestExampleFilesValidate(t *testing.T) {
 	require.Len(t, cfg.ScrapeConfigs, 1)
 	require.Equal(t, "https", cfg.ScrapeConfigs[0].Scheme)
 	require.NoError(t, web.ValidateWebConfig(filepath.Join(dir, "web-config.example.yml")))
+
+	// Modern cipher suites only: forward secret and AEAD, no CBC.
+	var wc struct {
+		TLS struct {
+			CipherSuites []string `yaml:"cipher_suites"`
+		} `yaml:"tls_server_config"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "web-config.example.yml"))
+	require.NoError(t, err)
+	require.NoError(t, yaml.Unmarshal(b, &wc))
+	require.NotEmpty(t, wc.TLS.CipherSuites, "the example lists its cipher suites")
+	for _, c := range wc.TLS.CipherSuites {
+		require.NotContains(t, c, "CBC")
+		require.Contains(t, c, "ECDHE")
+		require.Regexp(t, "GCM|CHACHA20_POLY1305", c)
+	}
 }

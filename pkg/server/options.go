@@ -78,6 +78,10 @@ type Options struct {
 
 	// Flags are all command-line flags, for /api/v1/status/flags.
 	Flags map[string]string
+	// WebConfigCheckInterval is how often the web config file is checked
+	// for authentication or TLS changes to warn about; zero means
+	// web.DefaultWebConfigCheckInterval.
+	WebConfigCheckInterval time.Duration
 	// ShutdownTimeout bounds how long in-flight requests may take at shutdown.
 	ShutdownTimeout time.Duration
 

@@ -187,6 +187,9 @@ func New(o Options) (s *Server, err error) {
 		WebConfigFile:   o.WebConfigFile,
 		ReadTimeout:     o.ReadTimeout,
 		MaxConnections:  o.MaxConnections,
+		Registerer:      reg,
+
+		WebConfigCheckInterval: o.WebConfigCheckInterval,
 	})
 	if err != nil {
 		return nil, err

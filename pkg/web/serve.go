@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mwitkow/go-conntrack"
+	"github.com/prometheus/client_golang/prometheus"
 	toolkit "github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/prometheus/util/netconnlimit"
 )
@@ -24,6 +25,11 @@ type ServerOptions struct {
 	WebConfigFile  string
 	ReadTimeout    time.Duration
 	MaxConnections int
+	// Registerer takes the web config watch's metric.
+	Registerer prometheus.Registerer
+	// WebConfigCheckInterval is how often the web config file is checked
+	// for changes to warn about; zero means DefaultWebConfigCheckInterval.
+	WebConfigCheckInterval time.Duration
 }
 
 // ReadHeaderTimeout bounds how long a client may take to send its request
@@ -42,6 +48,9 @@ type Server struct {
 	base       context.Context
 	cancelBase context.CancelFunc
 	inflight   inflight
+
+	watch         *webConfigWatch // nil without a web config
+	watchInterval time.Duration
 }
 
 // ErrRequestsRunning is returned by Shutdown when handlers still run after
@@ -81,6 +90,13 @@ func Listen(h http.Handler, o ServerOptions) (*Server, error) {
 		ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
 	}
 	s.flags = &toolkit.FlagConfig{WebConfigFile: &o.WebConfigFile}
+	if o.WebConfigFile != "" {
+		s.watch = newWebConfigWatch(o.WebConfigFile, o.Logger, o.Registerer)
+		s.watchInterval = o.WebConfigCheckInterval
+		if s.watchInterval <= 0 {
+			s.watchInterval = DefaultWebConfigCheckInterval
+		}
+	}
 	for _, addr := range o.ListenAddresses {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -111,6 +127,9 @@ func (s *Server) Addrs() []net.Addr {
 func (s *Server) Serve() error {
 	if *s.flags.WebConfigFile == "" {
 		s.logger.Warn("No --web.config.file: serving plain HTTP without TLS or authentication")
+	}
+	if s.watch != nil {
+		go s.watch.run(s.base, s.watchInterval)
 	}
 	err := toolkit.ServeMultiple(s.listeners, s.srv, s.flags, s.logger)
 	if errors.Is(err, http.ErrServerClosed) {
