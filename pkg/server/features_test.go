@@ -171,3 +171,16 @@ func TestFederationUsesFeatureParser(t *testing.T) {
 	code, body := on.get(match)
 	require.Equal(t, 200, code, body)
 }
+
+// TestTuningReachesManagers: flags beyond the core set reach upstream's
+// managers, seen in the self-metrics that report them.
+func TestTuningReachesManagers(t *testing.T) {
+	ts := startServer(t, serverConfig{
+		webConfigYML: "-",
+		options: func(o *server.Options) {
+			o.Tuning.NotificationQueueCapacity = 123
+		},
+	})
+	_, body := ts.get("/metrics")
+	require.Contains(t, body, "\nprometheus_notifications_queue_capacity 123\n")
+}
