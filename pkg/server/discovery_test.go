@@ -32,9 +32,10 @@ func exporter(t *testing.T) (*httptest.Server, int) {
 	return srv, srv.Listener.Addr().(*net.TCPAddr).Port
 }
 
-// fakeDocker serves the three Docker Engine API calls docker_sd makes
-// (/_ping, /containers/json, /networks) on a unix socket, with one running
-// container whose address is the exporter's.
+// fakeDocker serves the Docker Engine API calls docker_sd makes (/_ping,
+// /containers/json, /networks), and /services for dockerswarm_sd's services
+// role, on a unix socket: one running container and one swarm service,
+// both at the exporter's address.
 func fakeDocker(t *testing.T, dir string, port int) string {
 	t.Helper()
 	sock := filepath.Join(dir, "docker.sock")
@@ -55,6 +56,10 @@ func fakeDocker(t *testing.T, dir string, port int) string {
 				"NetworkSettings":{"Networks":{"appnet":{"NetworkID":"n1","IPAddress":"127.0.0.1"}}}}]`, port)
 		case "/networks":
 			fmt.Fprint(w, `[{"Name":"appnet","Id":"n1","Scope":"local","Driver":"bridge","Labels":{}}]`)
+		case "/services": // Docker Swarm, role services
+			fmt.Fprintf(w, `[{"ID":"s1","Spec":{"Name":"app","Labels":{"prometheus-job":"app"},"Mode":{"Replicated":{"Replicas":1}}},
+				"Endpoint":{"Ports":[{"Protocol":"tcp","TargetPort":%d,"PublishedPort":%d,"PublishMode":"ingress"}],
+					"VirtualIPs":[{"NetworkID":"n1","Addr":"127.0.0.1/32"}]}}]`, port, port)
 		default:
 			http.NotFound(w, r)
 		}
@@ -106,9 +111,10 @@ func (ts *testServer) activeAlertmanagers() []string {
 	return urls
 }
 
-// TestDockerDiscovery: docker_sd_configs, in a scrape job and in alerting,
-// through upstream's discoverer against a fake Docker Engine API on a unix
-// socket; the discovered container is scraped.
+// TestDockerDiscovery: docker_sd_configs and dockerswarm_sd_configs, in
+// scrape jobs and in alerting, through upstream's discoverers against a fake
+// Docker Engine API on a unix socket; the discovered container and swarm
+// service are scraped.
 func TestDockerDiscovery(t *testing.T) {
 	dir := t.TempDir()
 	_, port := exporter(t)
@@ -122,11 +128,18 @@ scrape_configs:
     docker_sd_configs: [{host: %q, refresh_interval: 1s}]
     relabel_configs:
       - {source_labels: [__meta_docker_container_label_prometheus_job], target_label: app}
+  - job_name: swarm
+    dockerswarm_sd_configs: [{host: %q, role: services, refresh_interval: 1s}]
 alerting:
   alertmanagers:
     - docker_sd_configs: [{host: %q, refresh_interval: 1s}]
-`, host, host),
+`, host, host, host),
 	})
+	ts.eventually(func() bool {
+		tgs := ts.targetsOf("swarm")
+		return len(tgs) == 1 && tgs[0].Health == "up"
+	}, "swarm service never scraped")
+	assert.Equal(t, "app", ts.targetsOf("swarm")[0].DiscoveredLabels["__meta_dockerswarm_service_name"])
 	ts.eventually(func() bool {
 		tgs := ts.targetsOf("docker")
 		return len(tgs) == 1 && tgs[0].Health == "up"
