@@ -51,6 +51,7 @@ FUZZTIME ?= 10s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzQueryPreflight$$' -fuzztime $(FUZZTIME) ./pkg/api
 	$(GO) test -run '^$$' -fuzz '^FuzzRemoteWriteCheck$$' -fuzztime $(FUZZTIME) ./pkg/api
+	$(GO) test -run '^$$' -fuzz '^FuzzOTLPCheck$$' -fuzztime $(FUZZTIME) ./pkg/api
 
 test-ui: $(UI)/node_modules/.package-lock.json
 	$(NPM) --prefix $(UI) test

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
@@ -92,5 +93,43 @@ func TestRemoteWriteLimitsProcess(t *testing.T) {
 	// A valid request is stored, and the process lived through all of it.
 	status, body = postWrite(t, p.url, v1, &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{series("__name__", "fine", "job", "x")}})
 	require.Equal(t, http.StatusNoContent, status, body)
+	require.False(t, p.exited())
+}
+
+// otlpGauge is an OTLP/JSON request with one gauge data point.
+func otlpGauge(name, attrKey, attrValue string) string {
+	return fmt.Sprintf(`{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},
+"scopeMetrics":[{"metrics":[{"name":%q,"gauge":{"dataPoints":[{"asDouble":1,"timeUnixNano":"%d000000000",
+"attributes":[{"key":%q,"value":{"stringValue":%q}}]}]}}]}]}]}`, name, time.Now().Unix(), attrKey, attrValue)
+}
+
+// TestOTLPClientErrorsProcess: what the sender got wrong answers 4xx from a
+// real miniprom's OTLP receiver (Prometheus 3.16: 500 for a metric without
+// a name, which a sender retries).
+func TestOTLPClientErrorsProcess(t *testing.T) {
+	p := startProc(t, "--web.enable-otlp-receiver")
+	post := func(body string) (int, string) {
+		resp, err := http.Post(p.url+"/api/v1/otlp/v1/metrics", "application/json", strings.NewReader(body))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, tc := range []struct {
+		name, body, want string
+	}{
+		{"no metric name", otlpGauge("", "a", "b"), "no metric name"},
+		{"16 MiB attribute value", otlpGauge("big", "a", strings.Repeat("x", 16<<20)), "--web.remote-write-receiver.max-label-value-length"},
+		{"long attribute name", otlpGauge("long", strings.Repeat("n", 2000), "b"), "--web.remote-write-receiver.max-label-name-length"},
+		{"not JSON", "{", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := post(tc.body)
+			require.Equal(t, http.StatusBadRequest, status, body)
+			require.Contains(t, body, tc.want)
+		})
+	}
+	status, body := post(otlpGauge("fine", "a", "b"))
+	require.Equal(t, http.StatusOK, status, body)
 	require.False(t, p.exited())
 }

@@ -104,6 +104,7 @@ type Options struct {
 type API struct {
 	v1       *v1.API
 	receiver *ReceiverLimits // nil with the receiver off: upstream answers 404
+	otlp     *ReceiverLimits // the same for the OTLP receiver
 }
 
 // New builds the API.
@@ -175,6 +176,9 @@ func New(o Options) *API {
 	if o.EnableRemoteWriteReceiver {
 		api.receiver = &o.ReceiverLimits
 	}
+	if o.EnableOTLPReceiver {
+		api.otlp = &o.ReceiverLimits
+	}
 	return api
 }
 
@@ -184,6 +188,9 @@ func (a *API) Register(r *route.Router) {
 	a.v1.Register(r.WithInstrumentation(func(name string, h http.HandlerFunc) http.HandlerFunc {
 		if name == "/write" && a.receiver != nil {
 			return a.receiver.checkRemoteWrite(h)
+		}
+		if name == "/otlp/v1/metrics" && a.otlp != nil {
+			return a.otlp.checkOTLP(h)
 		}
 		return h
 	}))

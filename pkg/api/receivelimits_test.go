@@ -1,6 +1,10 @@
 package api
 
 import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -69,5 +73,28 @@ func FuzzRemoteWriteCheck(f *testing.F) {
 		if err := l.checkWriteBody(ct, body); err != nil && !strings.Contains(err.Error(), "series") && !strings.Contains(err.Error(), "too large") {
 			t.Fatalf("error without the series named: %v", err)
 		}
+	})
+}
+
+// FuzzOTLPCheck: decoding and checking any OTLP body, protobuf or JSON,
+// never panics.
+func FuzzOTLPCheck(f *testing.F) {
+	f.Add([]byte(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"up","gauge":{"dataPoints":[{"asDouble":1,"attributes":[{"key":"a","value":{"stringValue":"b"}}]}]}}]}]}]}`), false)
+	f.Add([]byte(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"","sum":{"dataPoints":[{"asInt":"1"}]}}]}]}]}`), false)
+	f.Add([]byte{0x0a, 0x00}, true)
+	l := ReceiverLimits{MaxLabelNameLength: 64, MaxLabelValueLength: 256, MaxLabelsPerSeries: 16}
+	f.Fuzz(func(t *testing.T, body []byte, proto bool) {
+		ct := "application/json"
+		if proto {
+			ct = "application/x-protobuf"
+		}
+		r := httptest.NewRequest(http.MethodPost, "/api/v1/otlp/v1/metrics", bytes.NewReader(body))
+		r.Header.Set("Content-Type", ct)
+		h := l.checkOTLP(func(w http.ResponseWriter, r *http.Request) {
+			got, err := io.ReadAll(r.Body)
+			require.NoError(t, err)
+			require.Equal(t, body, got, "upstream gets the body as it came")
+		})
+		h(httptest.NewRecorder(), r)
 	})
 }
