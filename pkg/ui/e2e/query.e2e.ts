@@ -152,4 +152,25 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
     expect(param(page, 'g0.tab')).toBe('explain');
     await done('query-explain');
   });
+
+  it('finds a metric in the explorer and inserts a selector from its labels', async () => {
+    const { page, done } = await env.visit('query');
+    await page.getByRole('button', { name: 'Metrics' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Metrics explorer' });
+    await dialog.getByLabel('Search metrics').fill('gorout');
+    const first = dialog.locator('.explorer-metric').first();
+    await expect.poll(() => first.locator('code').textContent()).toBe('go_goroutines');
+    expect(await first.locator('.badge').textContent()).toBe('gauge');
+    await first.click();
+    const job = dialog.locator('.explorer-label', { hasText: 'job' });
+    await job.waitFor();
+    await env.shot(page, 'query-explorer');
+    await job.getByRole('button', { name: 'miniprom' }).click();
+    await expect.poll(() => dialog.count()).toBe(0);
+    expect(await page.locator('.cm-content').textContent()).toBe('go_goroutines{job="miniprom"}');
+    await page.keyboard.press('Enter');
+    await page.locator('table.result tbody tr').first().waitFor();
+    expect(param(page, 'g0.expr')).toBe('go_goroutines{job="miniprom"}');
+    await done('query-explorer-inserted');
+  });
 });

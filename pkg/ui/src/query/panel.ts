@@ -149,6 +149,7 @@ export class Panel {
         editorEl,
         h('button', { type: 'button', className: 'primary execute', onclick: () => this.execute() }, 'Execute'),
         h('button', { type: 'button', className: 'format', title: 'Format the expression', onclick: () => void this.format() }, 'Format'),
+        h('button', { type: 'button', className: 'metrics', title: 'Explore metrics and labels', onclick: () => void this.explore() }, 'Metrics'),
         h('button', { type: 'button', className: 'history-button', title: 'Recent queries', 'aria-expanded': 'false', onclick: (e: Event) => this.toggleHistory(e.currentTarget as HTMLElement) }, 'History'),
         h('button', { type: 'button', className: 'remove', title: 'Remove panel', 'aria-label': 'Remove panel', onclick: () => this.destroy() }, '×'),
       ),
@@ -233,6 +234,16 @@ export class Panel {
     } catch (err) {
       replace(this.messages, errorBox(err));
     }
+  }
+
+  /** explore opens the metrics explorer; its choice replaces the editor's selection. */
+  private async explore(): Promise<void> {
+    const { openExplorer } = await import('./explorer');
+    await openExplorer((text) => {
+      this.editor.dispatch(this.editor.state.replaceSelection(text));
+      this.state.expr = this.editor.state.doc.toString();
+      this.editor.focus();
+    });
   }
 
   private toggleHistory(button: HTMLElement): void {
