@@ -3,9 +3,12 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -80,4 +83,54 @@ func TestSIGTERMDuringLongQuery(t *testing.T) {
 			require.Empty(t, entries, "temp state left behind")
 		})
 	}
+}
+
+// startRaw starts the binary without waiting for it to be ready.
+func startRaw(t *testing.T) *proc {
+	t.Helper()
+	bin, err := binary()
+	require.NoError(t, err)
+	dir := t.TempDir()
+	cfg := write(t, dir, "prometheus.yml", "global:\n  scrape_interval: 1s\n")
+	shm, err := os.MkdirTemp("/dev/shm", "miniprom-test-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(shm) })
+	p := &proc{logs: &logWatcher{}, tmp: shm, done: make(chan struct{})}
+	p.cmd = exec.Command(bin, "--config.file="+cfg, "--web.listen-address=127.0.0.1:0", "--storage.memory.dir="+shm)
+	p.cmd.Env = append(os.Environ(), "TMPDIR="+shm)
+	pr, pw := io.Pipe()
+	p.cmd.Stderr = pw
+	require.NoError(t, p.cmd.Start())
+	go p.logs.follow(pr)
+	go func() { p.err = p.cmd.Wait(); pw.Close(); close(p.done) }()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+// TestSignalsDuringStartUp: SIGHUP and SIGTERM while the server is being
+// built (storage opening, a WAL replay in durable mode) are handled: the
+// SIGHUP does not kill the process, the SIGTERM ends it with exit 0 and
+// nothing left behind. Before, both were registered after server.New and
+// their default action killed the process.
+func TestSignalsDuringStartUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	p := startRaw(t)
+	starting := regexp.MustCompile(`msg="Starting miniprom"`)
+	require.Eventually(t, func() bool { return p.logs.find(starting) != nil || p.exited() }, 30*time.Second, time.Millisecond)
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case <-p.done:
+	case <-time.After(time.Minute):
+		t.Fatal("no exit a minute after SIGTERM")
+	}
+	require.NoError(t, p.err, "exit status; log:\n%s", p.logs.all())
+	entries, err := os.ReadDir(p.tmp)
+	require.NoError(t, err)
+	require.Empty(t, entries, "temp state left behind")
 }
