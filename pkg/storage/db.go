@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/util/compression"
@@ -19,7 +20,14 @@ import (
 type dbBackend struct {
 	*tsdb.DB
 	stats    *tsdb.DBStats
+	labels   *labelCache
 	snapshot bool
+}
+
+// Querier is the DB's, with label names and values of persisted blocks
+// cached (labelcache.go).
+func (b *dbBackend) Querier(mint, maxt int64) (storage.Querier, error) {
+	return &labelQuerier{db: b.DB, cache: b.labels, mint: mint, maxt: maxt}, nil
 }
 
 // dbOptions are the tsdb.Options for o. wal is off in memory: a WAL would
@@ -62,7 +70,7 @@ func openDB(logger *slog.Logger, reg prometheus.Registerer, dir string, opts *ts
 	if err != nil {
 		return nil, fmt.Errorf("open TSDB in %s: %w", dir, err)
 	}
-	return &dbBackend{DB: db, stats: stats}, nil
+	return &dbBackend{DB: db, stats: stats, labels: newLabelCache(reg)}, nil
 }
 
 func (b *dbBackend) BlockMetas() []tsdb.BlockMeta {

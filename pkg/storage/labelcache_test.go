@@ -1,0 +1,97 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/stretchr/testify/require"
+)
+
+// The cached label lookups answer exactly as the DB's own querier, over
+// random ranges, matchers and limits, before and after the data moves into
+// new blocks and series come and go.
+func TestLabelCacheMatchesDB(t *testing.T) {
+	shm, err := os.MkdirTemp("/dev/shm", "miniprom-test-")
+	if err != nil {
+		t.Skip("no /dev/shm")
+	}
+	t.Cleanup(func() { os.RemoveAll(shm) })
+	s, err := Open(promslog.NewNopLogger(), nil, Options{MemoryDir: shm, Retention: 30 * 24 * time.Hour})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	db := s.b.(*dbBackend).DB
+
+	start := time.Now().Add(-12 * time.Hour).Truncate(2 * time.Hour).UnixMilli()
+	rng := rand.New(rand.NewPCG(1, 2))
+	write := func(from, to int64) {
+		app := s.Appender(context.Background())
+		for ts := from; ts < to; ts += 60_000 {
+			for i := range 30 {
+				if rng.IntN(4) == 0 { // series come and go
+					continue
+				}
+				l := labels.FromStrings("__name__", fmt.Sprintf("m%d", i%3), "pod", fmt.Sprintf("p%d", (i+int(ts/3_600_000))%40), "zone", fmt.Sprintf("z%d", i%4))
+				_, err := app.Append(0, l, ts, float64(ts))
+				require.NoError(t, err)
+			}
+		}
+		require.NoError(t, app.Commit())
+	}
+	matchers := [][]*labels.Matcher{
+		nil,
+		{labels.MustNewMatcher(labels.MatchEqual, "__name__", "m1")},
+		{labels.MustNewMatcher(labels.MatchRegexp, "zone", "z[12]")},
+		{labels.MustNewMatcher(labels.MatchNotEqual, "pod", "p3"), labels.MustNewMatcher(labels.MatchEqual, "__name__", "m2")},
+	}
+	check := func() {
+		t.Helper()
+		ctx := context.Background()
+		end := db.Head().MaxTime()
+		for range 200 {
+			mint := start + rng.Int64N(end-start+3_600_000) - 1_800_000
+			maxt := mint + rng.Int64N(end-mint+3_600_000)
+			ms := matchers[rng.IntN(len(matchers))]
+			hints := &storage.LabelHints{Limit: []int{0, 0, 3, 17}[rng.IntN(4)]}
+			// Closed before a failure stops the test: the DB's Close waits
+			// for open queriers.
+			cached, err := s.Querier(mint, maxt)
+			require.NoError(t, err)
+			defer cached.Close()
+			direct, err := db.Querier(mint, maxt)
+			require.NoError(t, err)
+			defer direct.Close()
+			for _, name := range []string{"pod", "zone", "__name__", "absent"} {
+				got, _, err := cached.LabelValues(ctx, name, hints, ms...)
+				require.NoError(t, err)
+				want, _, err := direct.LabelValues(ctx, name, hints, ms...)
+				require.NoError(t, err)
+				require.Equal(t, len(want), len(got), "values of %s in [%d, %d] %v", name, mint, maxt, ms)
+				if len(want) > 0 {
+					require.Equal(t, want, got)
+				}
+			}
+			got, _, err := cached.LabelNames(ctx, hints, ms...)
+			require.NoError(t, err)
+			want, _, err := direct.LabelNames(ctx, hints, ms...)
+			require.NoError(t, err)
+			require.Equal(t, len(want), len(got))
+			if len(want) > 0 {
+				require.Equal(t, want, got)
+			}
+		}
+	}
+	write(start, start+8*3_600_000)
+	require.NoError(t, s.Compact(context.Background()))
+	require.NotEmpty(t, db.Blocks())
+	check()
+	write(start+8*3_600_000, start+12*3_600_000)
+	require.NoError(t, s.Compact(context.Background()))
+	check()
+}
