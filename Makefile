@@ -71,6 +71,8 @@ lint:
 bench: build
 	./bench/run.sh
 	./bench/dashboard.sh
+	./bench/memory.sh
+	./bench/scrape.sh
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./pkg/storage ./pkg/server
 	$(GO) test -run '^$$' -bench . ./pkg/querycache
 	$(NPM) --prefix $(UI) run bench

@@ -141,6 +141,8 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
     for (const [path, text] of [
       ['config', 'job_name: miniprom'],
       ['tsdb-status', 'Top series count by metric name'],
+      // miniprom's bound on series held (--storage.max-series), and its use.
+      ['tsdb-status', (process.env.MINIPROM_BIN ?? '').endsWith('prometheus') ? 'no limit' : '% used)'],
       ['rules', withRules ? 'record: job:up:sum' : 'No rule groups are configured.'],
       ['alerts', withRules ? 'fires for the e2e tests' : 'No alerting rules.'],
     ]) {
