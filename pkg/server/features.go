@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -134,7 +135,7 @@ func ParseFeatures(values []string, logger *slog.Logger) (Features, error) {
 			if a.enable != nil {
 				a.enable(&f)
 			}
-			logger.Log(nil, a.level, a.msg, "option", name) //nolint:staticcheck // a nil context is what slog's helpers pass too.
+			logger.Log(context.Background(), a.level, a.msg, "option", name)
 		}
 	}
 	if f.OTLPDeltaToCumulative && f.OTLPNativeDeltaIngestion {
