@@ -62,6 +62,23 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
     await done('settings-highlighting');
   });
 
+  it('hides query warnings and notes when the settings say so', async () => {
+    const { page, done } = await env.visit(`query?g0.expr=${encodeURIComponent('rate(up[1m])')}&g0.tab=table`);
+    // rate() of a metric not named like a counter gets an info note.
+    const note = page.locator('.alert.info', { hasText: 'might not be a counter' });
+    await note.waitFor();
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByRole('checkbox', { name: 'Query warnings and notes' }).uncheck();
+    await page.getByRole('button', { name: 'Execute' }).click();
+    await expect.poll(() => note.count()).toBe(0);
+    await page.locator('.stats', { hasText: 'Result' }).waitFor();
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByRole('checkbox', { name: 'Query warnings and notes' }).check();
+    await page.getByRole('button', { name: 'Execute' }).click();
+    await note.waitFor();
+    await done('settings-warnings');
+  });
+
   it('reserves no strip beside the nav', async () => {
     const { page, done } = await env.visit('query');
     await page.locator('.cm-content').waitFor();

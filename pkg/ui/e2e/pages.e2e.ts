@@ -94,7 +94,9 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
     const pool = page.locator('details.pool', { has: page.locator('h2', { hasText: 'miniprom' }) });
     await pool.locator('tbody tr').waitFor();
     expect(await pool.locator('td[data-label="Interval / timeout"]').textContent()).toBe('1s / 1s');
-    await pool.locator('summary').click();
+    await pool.locator('details.discovered summary').first().click();
+    await expect.poll(() => pool.locator('details.discovered').first().textContent()).toContain('__scheme__="https"');
+    await pool.locator(':scope > summary').click();
     await expect.poll(() => pool.evaluate((el: HTMLDetailsElement) => el.open)).toBe(false);
     await page.getByRole('button', { name: 'Fold / unfold all' }).click();
     await expect.poll(() => pool.evaluate((el: HTMLDetailsElement) => el.open)).toBe(true);
@@ -144,5 +146,13 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
     await page.getByText('No notifications.').waitFor();
     expect(await page.locator('.dot').isVisible()).toBe(false);
     await done('notifications-cleared');
+  });
+
+  it('highlights the configuration', async () => {
+    const { page, done } = await env.visit('config');
+    await page.locator('pre.config .y-key', { hasText: 'job_name' }).first().waitFor();
+    expect(await page.locator('pre.config .y-string', { hasText: 'miniprom' }).count()).toBeGreaterThan(0);
+    expect(await page.locator('pre.config .y-number', { hasText: '1s' }).count()).toBeGreaterThan(0);
+    await done('config-highlighted');
   });
 });

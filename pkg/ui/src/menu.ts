@@ -86,6 +86,7 @@ export function settingsMenu(): HTMLElement {
       check('highlighting', 'Syntax highlighting'),
       check('linter', 'Linter'),
     ),
+    h('fieldset', null, h('legend', null, 'Results'), check('warnings', 'Query warnings and notes')),
   );
   return dropdown('⚙', 'Settings', menu);
 }

@@ -8,13 +8,13 @@ function memoryStorage(init: Record<string, string> = {}) {
 
 describe('settings', () => {
   it('defaults to the system theme with every editor helper on', () => {
-    expect(loadSettings(memoryStorage())).toEqual({ theme: 'auto', autocomplete: true, highlighting: true, linter: true });
+    expect(loadSettings(memoryStorage())).toEqual({ theme: 'auto', autocomplete: true, highlighting: true, linter: true, warnings: true });
   });
 
   it('round-trips', () => {
     const s = memoryStorage();
-    saveSettings({ theme: 'dark', autocomplete: false, highlighting: true, linter: false }, s);
-    expect(loadSettings(s)).toEqual({ theme: 'dark', autocomplete: false, highlighting: true, linter: false });
+    saveSettings({ theme: 'dark', autocomplete: false, highlighting: true, linter: false, warnings: false }, s);
+    expect(loadSettings(s)).toEqual({ theme: 'dark', autocomplete: false, highlighting: true, linter: false, warnings: false });
   });
 
   it.each([

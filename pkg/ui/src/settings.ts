@@ -10,9 +10,11 @@ export interface Settings {
   autocomplete: boolean;
   highlighting: boolean;
   linter: boolean;
+  /** Show the API's warnings and info notes above results. */
+  warnings: boolean;
 }
 
-export const defaultSettings: Settings = { theme: 'auto', autocomplete: true, highlighting: true, linter: true };
+export const defaultSettings: Settings = { theme: 'auto', autocomplete: true, highlighting: true, linter: true, warnings: true };
 
 const key = 'miniprom.settings';
 export const settingsEvent = 'miniprom:settings';
@@ -28,7 +30,7 @@ export function loadSettings(storage: Pick<Storage, 'getItem'> = localStorage): 
   }
   const bool = (k: keyof Settings) => (typeof stored[k] === 'boolean' ? (stored[k] as boolean) : (defaultSettings[k] as boolean));
   const theme = ['auto', 'light', 'dark'].includes(stored.theme as string) ? (stored.theme as Theme) : defaultSettings.theme;
-  return { theme, autocomplete: bool('autocomplete'), highlighting: bool('highlighting'), linter: bool('linter') };
+  return { theme, autocomplete: bool('autocomplete'), highlighting: bool('highlighting'), linter: bool('linter'), warnings: bool('warnings') };
 }
 
 export function saveSettings(s: Settings, storage: Pick<Storage, 'setItem'> = localStorage): void {

@@ -32,13 +32,23 @@ function matches(t: Target, text: string): boolean {
     .every((word) => hay.includes(word));
 }
 
+/** discovered folds a target's labels before relabelling; they are drawn
+ * on first unfolding, as most readers of a 500-target page never open them. */
+function discovered(t: Target): HTMLElement {
+  const el = h('details', { className: 'discovered' }, h('summary', { className: 'muted' }, 'Discovered labels'));
+  el.addEventListener('toggle', () => {
+    if (el.open && el.childElementCount === 1) el.append(labelBadges(t.discoveredLabels ?? {}));
+  });
+  return el;
+}
+
 function rows(shown: Target[]): HTMLTableElement {
   return table(
     ['Endpoint', 'State', 'Labels', 'Last scrape', 'Scrape duration', 'Interval / timeout', 'Error'],
     shown.map((t) => [
       h('a', { href: t.scrapeUrl, rel: 'noreferrer' }, t.scrapeUrl),
       h('span', { className: `health ${t.health}` }, t.health.toUpperCase()),
-      labelBadges(t.labels),
+      h('div', null, labelBadges(t.labels), discovered(t)),
       ago(t.lastScrape),
       humanizeDuration(t.lastScrapeDuration * 1000),
       `${t.scrapeInterval ?? ''} / ${t.scrapeTimeout ?? ''}`,

@@ -3,6 +3,7 @@
 import type { EditorView } from '@codemirror/view';
 import { get } from '../api';
 import { refreshSelect } from '../refresh';
+import { loadSettings } from '../settings';
 import { errorBox, h, replace } from '../dom';
 import { formatCount, formatDuration, humanizeDuration, parseDuration } from '../format';
 import { autoStep, type PanelState, type Tab } from '../urlstate';
@@ -388,6 +389,10 @@ export class Panel {
   }
 
   private showNotes(warnings: string[], infos: string[]): void {
+    if (!loadSettings().warnings) {
+      replace(this.messages);
+      return;
+    }
     replace(
       this.messages,
       warnings.map((w) => h('div', { className: 'alert warning' }, `Warning: ${w}`)),
