@@ -302,12 +302,3 @@ alerting:
 		return slices.Equal(ts.activeAlertmanagers(), []string{"http://127.0.0.1:" + strconv.Itoa(port) + "/api/v2/alerts"})
 	}, "alertmanager never discovered through consul_sd_configs")
 }
-
-// TestRemoteReadIsRefused: remote_read parses, but miniprom's queries would
-// not consult it, so the config is refused rather than half applied.
-func TestRemoteReadIsRefused(t *testing.T) {
-	cfg := filepath.Join(t.TempDir(), "prometheus.yml")
-	require.NoError(t, os.WriteFile(cfg, []byte("remote_read:\n  - url: http://127.0.0.1:9/api/v1/read\n"), 0o600))
-	err := server.CheckConfig(cfg, server.Features{}, promslog.NewNopLogger())
-	require.ErrorContains(t, err, "remote_read is not supported by miniprom")
-}

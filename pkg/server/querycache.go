@@ -58,8 +58,13 @@ func newQueryCache(logger *slog.Logger, reg prometheus.Registerer, st *storage.S
 		StartTime:     st.StartTime,
 		Parser:        o.Features.parser(),
 		// The query log lists what the engine runs: with the cache, a
-		// refresh would log only the steps evaluated, or nothing.
-		Bypass:     func() bool { return cfg().GlobalConfig.QueryLogFile != "" },
+		// refresh would log only the steps evaluated, or nothing. Samples
+		// read back through remote_read change without the tracker
+		// knowing.
+		Bypass: func() bool {
+			c := cfg()
+			return c.GlobalConfig.QueryLogFile != "" || len(c.RemoteReadConfigs) > 0
+		},
 		Registerer: reg,
 	})
 	return c

@@ -61,9 +61,6 @@ func loadConfig(file string, o Options, logger *slog.Logger) (*config.Config, er
 	if err != nil {
 		return nil, fmt.Errorf("couldn't load configuration (--config.file=%q): %w", file, explainUnknownDiscovery(err))
 	}
-	if err := refuseUnsupported(cfg); err != nil {
-		return nil, fmt.Errorf("couldn't load configuration (--config.file=%q): %w", file, err)
-	}
 	r := cfg.StorageConfig.TSDBConfig.Retention
 	if r.Time == 0 {
 		r.Time = model.Duration(o.Retention)

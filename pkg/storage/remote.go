@@ -42,9 +42,10 @@ type remoteWrite struct {
 	// the TSDB writes the WAL the queues read.
 	walDir string
 
-	mu  sync.RWMutex
-	wal *agent.DB // in memory: opened with the first remote_write
-	on  bool      // remote_write configured: samples also go to the WAL
+	mu   sync.RWMutex
+	wal  *agent.DB // in memory: opened with the first remote_write
+	on   bool      // remote_write configured: samples also go to the WAL
+	read bool      // remote_read configured: queries also ask the remote storages
 }
 
 func newRemoteWrite(logger *slog.Logger, reg prometheus.Registerer, startTime func() (int64, error), dir, walDir string, o Options) *remoteWrite {
@@ -71,8 +72,16 @@ func (rw *remoteWrite) applyConfig(cfg *config.Config) error {
 	}
 	rw.mu.Lock()
 	rw.on = want
+	rw.read = len(cfg.RemoteReadConfigs) > 0
 	rw.mu.Unlock()
 	return nil
+}
+
+// reading reports whether remote_read is configured.
+func (rw *remoteWrite) reading() bool {
+	rw.mu.RLock()
+	defer rw.mu.RUnlock()
+	return rw.read
 }
 
 func (rw *remoteWrite) openWAL() error {

@@ -213,13 +213,23 @@ func (s *Storage) ApplyConfig(cfg *config.Config) error {
 	return s.rw.applyConfig(cfg)
 }
 
-// Querier implements storage.Queryable.
+// Querier implements storage.Queryable. With remote_read configured it is
+// Prometheus's fanout: the local TSDB first, the remote storages after it
+// (each within its read_recent and required_matchers; a remote failure is
+// a warning, not an error).
 func (s *Storage) Querier(mint, maxt int64) (storage.Querier, error) {
+	if s.rw.reading() {
+		return storage.NewFanout(s.logger, s.b, s.rw.remote).Querier(mint, maxt)
+	}
 	return s.b.Querier(mint, maxt)
 }
 
-// ChunkQuerier implements storage.ChunkQueryable.
+// ChunkQuerier implements storage.ChunkQueryable, with remote_read as
+// Querier.
 func (s *Storage) ChunkQuerier(mint, maxt int64) (storage.ChunkQuerier, error) {
+	if s.rw.reading() {
+		return storage.NewFanout(s.logger, s.b, s.rw.remote).ChunkQuerier(mint, maxt)
+	}
 	return s.b.ChunkQuerier(mint, maxt)
 }
 
