@@ -107,6 +107,10 @@ it(`draws ${seriesCount} series without freezing`, async () => {
   await expect.poll(() => page.locator('.graph-tooltip').isVisible()).toBe(true);
   await page.locator('.legend-item').nth(10).click();
   await expect.poll(() => page.locator('.legend-item.hidden').count()).toBe(seriesCount - 1);
+  // The legend filter narrows 1,000 names to the one asked for, and the chart with it.
+  await page.getByLabel('Filter series').fill('host-12:');
+  await expect.poll(() => page.locator('.legend-item:not([hidden])').count()).toBe(1);
+  expect(await page.locator('.legend-item:not([hidden])').textContent()).toContain('instance="host-12:9100"');
 
   const longest = await page.evaluate(() => (window as unknown as { longestTask: number }).longestTask);
   const file = resolve(import.meta.dirname, '../test-results/screenshots/graph-1000-series.png');
