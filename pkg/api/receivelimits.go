@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/prometheus/prometheus/prompb"
 	"io"
 	"mime"
 	"net/http"
@@ -12,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/golang/snappy"
-	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 )
 
@@ -97,6 +97,9 @@ func (l ReceiverLimits) checkWriteBody(contentType string, body []byte) error {
 		}
 		return l.checkV2(&req)
 	}
+	if err, ok := l.scanV1(raw); ok {
+		return err
+	}
 	var req prompb.WriteRequest
 	if req.Unmarshal(raw) != nil {
 		return nil
@@ -144,6 +147,21 @@ func (l ReceiverLimits) checkV2(req *writev2.Request) error {
 // checkSeries applies the limits and the rules upstream otherwise enforces
 // by dropping the series: a metric name, valid UTF-8, no duplicate names.
 func (l ReceiverLimits) checkSeries(names, values []string) error {
+	if err := l.checkLabels(names, values); err != nil {
+		return err
+	}
+	sorted := slices.Clone(names)
+	slices.Sort(sorted)
+	for i := 1; i < len(sorted); i++ {
+		if sorted[i] == sorted[i-1] {
+			return fmt.Errorf("duplicate label name %q", short(sorted[i]))
+		}
+	}
+	return nil
+}
+
+// checkLabels is checkSeries but for duplicate names.
+func (l ReceiverLimits) checkLabels(names, values []string) error {
 	if l.MaxLabelsPerSeries > 0 && len(names) > l.MaxLabelsPerSeries {
 		return fmt.Errorf("%d labels, more than the %d allowed (--web.remote-write-receiver.max-labels-per-series)", len(names), l.MaxLabelsPerSeries)
 	}
@@ -167,13 +185,6 @@ func (l ReceiverLimits) checkSeries(names, values []string) error {
 	}
 	if !hasName {
 		return errors.New("no metric name (__name__)")
-	}
-	sorted := slices.Clone(names)
-	slices.Sort(sorted)
-	for i := 1; i < len(sorted); i++ {
-		if sorted[i] == sorted[i-1] {
-			return fmt.Errorf("duplicate label name %q", short(sorted[i]))
-		}
 	}
 	return nil
 }
