@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-
 // FuzzScanV1: on every body that unmarshals as a remote write 1.0 request
 // and that the scan reads (it gives up on rare encodings, such as groups,
 // and checkWriteBody then unmarshals), scanning its wire format finds the
