@@ -11,18 +11,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-)
 
-func shmDir(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat("/dev/shm"); err != nil {
-		t.Skip("no /dev/shm")
-	}
-	d, err := os.MkdirTemp("/dev/shm", "miniprom-test-")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(d) })
-	return d
-}
+	"github.com/miniprom/miniprom/pkg/storage/storagetest"
+)
 
 // A memory directory on a disk is refused at start: miniprom never writes
 // samples to a disk unless told to with --storage.tsdb.path.
@@ -53,7 +44,7 @@ func TestKilledProcessStorageRemovedAtNextStart(t *testing.T) {
 	build.Stderr = os.Stderr
 	require.NoError(t, build.Run())
 	cfg := write(t, dir, "prometheus.yml", "global:\n  scrape_interval: 1s\n")
-	shm := shmDir(t)
+	shm := storagetest.MemoryDir(t)
 	opened := regexp.MustCompile(`msg="TSDB opened".* dir=(\S+)`)
 
 	start := func() (*exec.Cmd, *logWatcher, string) {

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/miniprom/miniprom/pkg/devcert"
+	"github.com/miniprom/miniprom/pkg/storage/storagetest"
 )
 
 // logWatcher collects a process's stderr and lets the test wait for lines.
@@ -82,7 +83,7 @@ func TestProcessSignals(t *testing.T) {
 	require.NoError(t, err)
 	cfg := write(t, dir, "prometheus.yml", "global:\n  scrape_interval: 1s\n")
 	web := write(t, dir, "web.yml", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n")
-	tmp := shmDir(t)
+	tmp := storagetest.MemoryDir(t)
 
 	cmd := exec.Command(bin, "--config.file="+cfg, "--web.config.file="+web, "--web.listen-address=127.0.0.1:0", "--storage.memory.dir="+tmp)
 	stderr, err := cmd.StderrPipe()

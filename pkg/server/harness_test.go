@@ -23,6 +23,7 @@ import (
 
 	"github.com/miniprom/miniprom/pkg/devcert"
 	"github.com/miniprom/miniprom/pkg/server"
+	"github.com/miniprom/miniprom/pkg/storage/storagetest"
 )
 
 // testServer is a whole miniprom running in-process on 127.0.0.1:0 with
@@ -109,7 +110,7 @@ func newServer(t *testing.T, c serverConfig) *testServer {
 		ReadTimeout:     time.Minute,
 		MaxConnections:  64,
 		CORSOrigin:      ".*",
-		MemoryDir:       shmDir(t),
+		MemoryDir:       storagetest.MemoryDir(t),
 		Flags:           map[string]string{"config.file": "prometheus.yml"},
 	}
 	switch c.webConfigYML {

@@ -12,12 +12,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/miniprom/miniprom/pkg/server"
+	"github.com/miniprom/miniprom/pkg/storage/storagetest"
 )
 
 // TestCloseWithoutRun: a Server created but never run releases its
 // listeners and temporary directory on Close, and Close can be called again.
 func TestCloseWithoutRun(t *testing.T) {
-	tmp := shmDir(t)
+	tmp := storagetest.MemoryDir(t)
 	ts := newServer(t, serverConfig{options: func(o *server.Options) { o.MemoryDir = tmp }})
 	addr := ts.Addr().String()
 	entries, err := os.ReadDir(tmp)

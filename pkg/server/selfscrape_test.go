@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/miniprom/miniprom/pkg/server"
+	"github.com/miniprom/miniprom/pkg/storage/storagetest"
 )
 
 func TestSelfScrapeOverHTTPS(t *testing.T) {
@@ -157,7 +158,7 @@ func TestStatusEndpoints(t *testing.T) {
 }
 
 func TestShutdownRemovesTempState(t *testing.T) {
-	tmp := shmDir(t)
+	tmp := storagetest.MemoryDir(t)
 	ts := startServer(t, serverConfig{options: func(o *server.Options) { o.MemoryDir = tmp }})
 	ts.waitForSelfScrape()
 	entries, err := os.ReadDir(tmp)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	mpstorage "github.com/miniprom/miniprom/pkg/storage"
+	"github.com/miniprom/miniprom/pkg/storage/storagetest"
 )
 
 func appendOne(t *testing.T, s *mpstorage.Storage, name string, ts int64, v float64) {
@@ -59,7 +60,7 @@ func walSamples(t *testing.T, dir string) map[string][]float64 {
 }
 
 func TestRemoteWriteWAL(t *testing.T) {
-	tmp := shmDir(t)
+	tmp := storagetest.MemoryDir(t)
 	s, err := mpstorage.Open(promslog.NewNopLogger(), nil, mpstorage.Options{MemoryDir: tmp, RemoteFlushDeadline: time.Second})
 	require.NoError(t, err)
 	walDirs := func() []string {

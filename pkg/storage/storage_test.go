@@ -15,25 +15,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/miniprom/miniprom/pkg/storage"
+	"github.com/miniprom/miniprom/pkg/storage/storagetest"
 )
-
-// ShmDir is a fresh directory on /dev/shm, the RAM-backed filesystem the
-// in-memory mode uses; the test is skipped where there is none.
-func shmDir(t testing.TB) string {
-	t.Helper()
-	if _, err := os.Stat("/dev/shm"); err != nil {
-		t.Skip("no /dev/shm")
-	}
-	d, err := os.MkdirTemp("/dev/shm", "miniprom-test-")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(d) })
-	return d
-}
 
 func openTest(t *testing.T, o storage.Options) *storage.Storage {
 	t.Helper()
 	if o.MemoryDir == "" && o.Path == "" {
-		o.MemoryDir = shmDir(t)
+		o.MemoryDir = storagetest.MemoryDir(t)
 	}
 	if o.TempDir == "" {
 		o.TempDir = t.TempDir()
@@ -168,7 +156,7 @@ func TestOutOfOrderInMemory(t *testing.T) {
 func TestCloseRemovesTempState(t *testing.T) {
 	for _, mode := range []string{"tmpfs", "heap"} {
 		t.Run(mode, func(t *testing.T) {
-			parent := shmDir(t)
+			parent := storagetest.MemoryDir(t)
 			o := storage.Options{MemoryDir: parent}
 			if mode == "heap" {
 				o = storage.Options{MemoryDir: storage.MemoryDirHeap, TempDir: parent}
@@ -192,7 +180,7 @@ func TestCloseRemovesTempState(t *testing.T) {
 // next start; one whose owner lives is kept. cmd/miniprom tests the same
 // with a real kill -9.
 func TestStaleDirRemovedAtStart(t *testing.T) {
-	parent := shmDir(t)
+	parent := storagetest.MemoryDir(t)
 	alive := openTest(t, storage.Options{MemoryDir: parent})
 	dead := filepath.Join(parent, "miniprom-123")
 	require.NoError(t, os.MkdirAll(dead, 0o755))

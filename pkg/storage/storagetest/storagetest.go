@@ -1,0 +1,24 @@
+// Package storagetest helps tests give in-memory storage a place of its
+// own on the RAM-backed filesystem.
+package storagetest
+
+import (
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// MemoryDir is a fresh directory on /dev/shm, where in-memory storage keeps
+// its chunks and blocks, removed after the test; the test is skipped where
+// there is no /dev/shm.
+func MemoryDir(t testing.TB) string {
+	t.Helper()
+	if _, err := os.Stat("/dev/shm"); err != nil {
+		t.Skip("no /dev/shm")
+	}
+	d, err := os.MkdirTemp("/dev/shm", "miniprom-test-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
