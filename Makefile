@@ -53,6 +53,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRemoteWriteCheck$$' -fuzztime $(FUZZTIME) ./pkg/api
 	$(GO) test -run '^$$' -fuzz '^FuzzOTLPCheck$$' -fuzztime $(FUZZTIME) ./pkg/api
 	$(GO) test -run '^$$' -fuzz '^FuzzScanV1$$' -fuzztime $(FUZZTIME) ./pkg/api
+	$(GO) test -run '^$$' -fuzz '^FuzzFloatLenBound$$' -fuzztime $(FUZZTIME) ./pkg/api
 
 test-ui: $(UI)/node_modules/.package-lock.json
 	$(NPM) --prefix $(UI) test

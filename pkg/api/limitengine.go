@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -117,8 +118,24 @@ func (q *limitedQuery) Exec(ctx context.Context) *promql.Result {
 
 // CheckResult refuses a result with more points than MaxResultPoints or
 // whose JSON would be larger than MaxResponseBytes (estimated from the
-// points, without encoding them).
+// points, without encoding them). The estimate formats every value, which
+// costs as much as a cached answer takes to find; so a first pass bounds
+// each value's length from its exponent, and only a result that this bound
+// puts over the budget is measured exactly. Both passes refuse the same
+// results.
 func (l QueryLimits) CheckResult(v parser.Value) error {
+	if l.MaxResponseBytes <= 0 {
+		return l.checkResult(v, false)
+	}
+	if l.checkResult(v, false) == nil {
+		return nil
+	}
+	return l.checkResult(v, true)
+}
+
+// checkResult is one pass of CheckResult: with exact false, value lengths
+// are bounded instead of measured.
+func (l QueryLimits) checkResult(v parser.Value, exact bool) error {
 	var points, bytes int64
 	var buf []byte
 	addSeries := func(lbls labels.Labels, floats []promql.FPoint, hists []promql.HPoint) {
@@ -126,9 +143,13 @@ func (l QueryLimits) CheckResult(v parser.Value) error {
 		// {"metric":{"name":"value",...},"values":[...]},
 		bytes += int64(lbls.ByteSize()) + 6*int64(lbls.Len()) + 32
 		for _, p := range floats {
-			buf = strconv.AppendFloat(buf[:0], p.F, 'f', -1, 64)
 			// [1700000000.123,"<value>"],
-			bytes += int64(len(buf)) + 20
+			if exact {
+				buf = strconv.AppendFloat(buf[:0], p.F, 'f', -1, 64)
+				bytes += int64(len(buf)) + 20
+			} else {
+				bytes += floatLenBound(p.F) + 20
+			}
 		}
 		for _, h := range hists {
 			bytes += 100 + 60*int64(len(h.H.PositiveBuckets)+len(h.H.NegativeBuckets))
@@ -155,6 +176,21 @@ func (l QueryLimits) CheckResult(v parser.Value) error {
 		}
 	}
 	return l.overBudget(points, bytes)
+}
+
+// floatLenBound is at least len(strconv.AppendFloat(nil, f, 'f', -1, 64)):
+// a sign, "0.", the zeros or digits the binary exponent allows (log10 2 <
+// 0.30103), two for rounding, and the 17 significant digits the shortest
+// form never exceeds.
+func floatLenBound(f float64) int64 {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return 4
+	}
+	_, e := math.Frexp(f)
+	if e < 0 {
+		e = -e
+	}
+	return 3 + int64(e)*30103/100000 + 2 + 17
 }
 
 func (l QueryLimits) overBudget(points, bytes int64) error {

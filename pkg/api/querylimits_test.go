@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -101,5 +102,18 @@ func FuzzQueryPreflight(f *testing.F) {
 		}
 		end := time.Unix(1e9, 0)
 		_ = l.CheckSteps(expr, end.Add(-time.Duration(span)*time.Second), end, time.Duration(step)*time.Second)
+	})
+}
+
+// floatLenBound never undercounts, or the first pass of CheckResult could
+// let through what the exact estimate refuses.
+func FuzzFloatLenBound(f *testing.F) {
+	for _, v := range []float64{0, 1, -1, 0.1, 1e-300, 5e-324, 1.7976931348623157e308, -123456.789, 1e21, 1e-7} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v float64) {
+		if n := len(strconv.FormatFloat(v, 'f', -1, 64)); int64(n) > floatLenBound(v) {
+			t.Fatalf("%v: %d characters, bound %d", v, n, floatLenBound(v))
+		}
 	})
 }
