@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"syscall"
 	"testing"
@@ -39,10 +38,8 @@ func TestKilledProcessStorageRemovedAtNextStart(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "miniprom")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin, err := binary()
+	require.NoError(t, err)
 	cfg := write(t, dir, "prometheus.yml", "global:\n  scrape_interval: 1s\n")
 	shm := storagetest.MemoryDir(t)
 	opened := regexp.MustCompile(`msg="TSDB opened".* dir=(\S+)`)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/miniprom/miniprom/pkg/storage/storagetest"
 )
 
 // binary builds the miniprom binary once per test run.
@@ -59,11 +61,7 @@ func startProc(t *testing.T, flags ...string) *proc {
 	require.NoError(t, err)
 	dir := t.TempDir()
 	cfg := write(t, dir, "prometheus.yml", "global:\n  scrape_interval: 1s\n")
-	// The memory dir must be on tmpfs.
-	shm, err := os.MkdirTemp("/dev/shm", "miniprom-test-")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(shm) })
-	p := &proc{logs: &logWatcher{}, tmp: shm, done: make(chan struct{})}
+	p := &proc{logs: &logWatcher{}, tmp: storagetest.MemoryDir(t), done: make(chan struct{})}
 	args := append([]string{"--config.file=" + cfg, "--web.listen-address=127.0.0.1:0", "--storage.memory.dir=" + p.tmp}, flags...)
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = append(os.Environ(), "TMPDIR="+p.tmp)

@@ -74,12 +74,10 @@ func TestProcessSignals(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "miniprom")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin, err := binary()
+	require.NoError(t, err)
 
-	_, err := devcert.WriteDevSet(dir, []string{"127.0.0.1"})
+	_, err = devcert.WriteDevSet(dir, []string{"127.0.0.1"})
 	require.NoError(t, err)
 	cfg := write(t, dir, "prometheus.yml", "global:\n  scrape_interval: 1s\n")
 	web := write(t, dir, "web.yml", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n")
