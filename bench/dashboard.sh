@@ -19,12 +19,7 @@ cd "$(dirname "$0")/.."
 
 SERIES=${SERIES:-10000}
 HOURS=${HOURS:-24}
-MINI=${MINIPROM_BIN:-bin/miniprom}
-REF=${MINIPROM_REF_PROMETHEUS:-$HOME/.cache/miniprom/ref-v0.316.0/prometheus}
-[ -x "$REF" ] || REF=/tmp/ref/prometheus
-VM=${MINIPROM_VICTORIAMETRICS:-/usr/bin/victoria-metrics}
-[ -x "$MINI" ] || make build >/dev/null
-[ -x "$REF" ] || { echo "no reference Prometheus at $REF" >&2; exit 1; }
+. bench/peers.sh
 
 work=$(mktemp -d)
 pids=()

@@ -19,12 +19,7 @@ cd "$(dirname "$0")/.."
 
 SERIES=${SERIES:-10000}
 HOURS=${HOURS:-24}
-MINI=${MINIPROM_BIN:-bin/miniprom}
-REF=${MINIPROM_REF_PROMETHEUS:-$HOME/.cache/miniprom/ref-v0.316.0/prometheus}
-[ -x "$REF" ] || REF=/tmp/ref/prometheus
-VM=${MINIPROM_VICTORIAMETRICS:-/usr/bin/victoria-metrics}
-[ -x "$MINI" ] || make build >/dev/null
-[ -x "$REF" ] || { echo "no reference Prometheus at $REF" >&2; exit 1; }
+. bench/peers.sh
 [ -d /dev/shm ] || { echo "no /dev/shm" >&2; exit 1; }
 
 work=$(mktemp -d)
@@ -47,13 +42,6 @@ wait_ready() {
     n=$((n + 1)); [ $n -lt 600 ] || { echo "$1 never ready" >&2; exit 1; }
     sleep 0.05
   done
-}
-kb() { awk -v k="$2:" '$1==k {print $2}' "/proc/$1/status"; }
-# held PID DIR: memory held, in MB: RssAnon + RssFile (+ tmpfs files in DIR).
-held() {
-  local t=0
-  [ -n "$2" ] && t=$(du -sk "$2" | cut -f1)
-  echo $(( ($(kb "$1" RssAnon) + $(kb "$1" RssFile) + t) / 1024 ))
 }
 disk() { [ -n "$1" ] && du -sm "$1" | cut -f1 || echo 0; }
 count() { # BASE END: samples held over the day, summed over every series

@@ -12,12 +12,7 @@ cd "$(dirname "$0")/.."
 
 SERIES=${SERIES:-100000}
 DURATION=${DURATION:-300}
-MINI=${MINIPROM_BIN:-bin/miniprom}
-REF=${MINIPROM_REF_PROMETHEUS:-$HOME/.cache/miniprom/ref-v0.316.0/prometheus}
-[ -x "$REF" ] || REF=/tmp/ref/prometheus
-VM=${MINIPROM_VICTORIAMETRICS:-/usr/bin/victoria-metrics}
-[ -x "$MINI" ] || make build >/dev/null
-[ -x "$REF" ] || { echo "no reference Prometheus at $REF" >&2; exit 1; }
+. bench/peers.sh
 [ -x "$VM" ] || { echo "no VictoriaMetrics at $VM" >&2; exit 1; }
 
 work=$(mktemp -d)
@@ -35,12 +30,6 @@ scrape_configs:
     static_configs: [{targets: ["127.0.0.1:29399"]}]
 YML
 
-kb() { awk -v k="$2:" '$1==k {print $2}' "/proc/$1/status"; }
-held() { # PID DIR
-  local t=0
-  [ -n "$2" ] && t=$(du -sk "$2" | cut -f1)
-  echo $(( ($(kb "$1" RssAnon) + $(kb "$1" RssFile) + t) / 1024 ))
-}
 series() { # URL: series held of job big
   curl -sf "$1/api/v1/query" --data-urlencode 'query=count(big_target_value)' |
     python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)'

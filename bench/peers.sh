@@ -1,0 +1,26 @@
+# Sourced by the side-by-side benchmarks: the three servers' binaries, and
+# how memory held is counted.
+#
+# MINI is $MINIPROM_BIN, else bin/miniprom (built if missing). REF, the
+# reference Prometheus 3.16, is $MINIPROM_REF_PROMETHEUS, else
+# ~/.cache/miniprom/ref-v0.316.0/prometheus (what .ci/run builds), else
+# /tmp/ref/prometheus. VM is $MINIPROM_VICTORIAMETRICS, else Debian's
+# /usr/bin/victoria-metrics; a script decides what to do without it.
+MINI=${MINIPROM_BIN:-bin/miniprom}
+REF=${MINIPROM_REF_PROMETHEUS:-$HOME/.cache/miniprom/ref-v0.316.0/prometheus}
+[ -x "$REF" ] || REF=/tmp/ref/prometheus
+VM=${MINIPROM_VICTORIAMETRICS:-/usr/bin/victoria-metrics}
+[ -x "$MINI" ] || make build >/dev/null
+[ -x "$REF" ] || { echo "no reference Prometheus at $REF" >&2; exit 1; }
+
+# kb PID FIELD: a field of /proc/PID/status, in kB.
+kb() { awk -v k="$2:" '$1==k {print $2}' "/proc/$1/status"; }
+
+# held PID [DIR]: memory held in MB: RssAnon + RssFile, plus the files in DIR
+# on a RAM-backed filesystem. RssShmem is left out: those pages are the tmpfs
+# files, already counted.
+held() {
+  local t=0
+  [ -n "${2:-}" ] && t=$(du -sk "$2" | cut -f1)
+  echo $(( ($(kb "$1" RssAnon) + $(kb "$1" RssFile) + t) / 1024 ))
+}
