@@ -18,8 +18,6 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -33,6 +31,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/common/config"
 )
 
 type server struct{ name, base string }
@@ -217,19 +217,14 @@ func (b *bench) get(s server, path string) (string, error) {
 }
 
 func client(caFile string) (*http.Client, error) {
-	tr := &http.Transport{MaxIdleConnsPerHost: 4}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("no certificate in %s", caFile)
-		}
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	// prometheus/common builds the client as Prometheus's own scrapers
+	// and remote write do, trusting caFile when given.
+	c, err := config.NewClientFromConfig(config.HTTPClientConfig{TLSConfig: config.TLSConfig{CAFile: caFile}}, "bench")
+	if err != nil {
+		return nil, err
 	}
-	return &http.Client{Transport: tr, Timeout: 5 * time.Minute}, nil
+	c.Timeout = 5 * time.Minute
+	return c, nil
 }
 
 func seconds(t time.Time) string {

@@ -21,8 +21,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,6 +35,7 @@ import (
 	"time"
 
 	"github.com/golang/snappy"
+	"github.com/prometheus/common/config"
 	"github.com/prometheus/prometheus/prompb"
 )
 
@@ -106,19 +105,14 @@ func run() error {
 }
 
 func httpClient(caFile string) (*http.Client, error) {
-	tr := &http.Transport{MaxIdleConnsPerHost: 4}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("no certificate in %s", caFile)
-		}
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	// prometheus/common builds the client as Prometheus's own scrapers
+	// and remote write do, trusting caFile when given.
+	c, err := config.NewClientFromConfig(config.HTTPClientConfig{TLSConfig: config.TLSConfig{CAFile: caFile}}, "bench")
+	if err != nil {
+		return nil, err
 	}
-	return &http.Client{Transport: tr, Timeout: 5 * time.Minute}, nil
+	c.Timeout = 5 * time.Minute
+	return c, nil
 }
 
 // sendAll posts one request body to every URL at once.
