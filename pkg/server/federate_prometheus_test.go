@@ -17,7 +17,6 @@ import (
 // /federate over HTTPS, trusting the test CA, until the federated series
 // shows up in its own TSDB.
 func TestFederationByRealPrometheus(t *testing.T) {
-	bin := peerBinary(t, "/usr/bin/prometheus", "prometheus")
 	ts := startServer(t, serverConfig{prometheusYML: strings.Replace(selfScrapeConfig, "global:\n",
 		"global:\n  external_labels:\n    site: edge\n", 1)})
 	ts.waitForSelfScrape()
@@ -38,14 +37,8 @@ scrape_configs:
     static_configs:
       - targets: [%q]
 `, filepath.Join(ts.Dir, "ca.crt"), ts.Addr().String()))
-	addr := "127.0.0.1:" + freePort(t)
+	addr := startDebianPrometheus(t, dir)
 	plain := &http.Client{Timeout: 10 * time.Second}
-	startPeer(t, "prometheus", bin, []string{
-		"--config.file=" + filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
-		"--web.listen-address=" + addr,
-		"--log.level=warn",
-	}, httpOK(plain, "http://"+addr+"/-/ready"))
 
 	query := func(q string) []map[string]string {
 		resp, err := plain.Get("http://" + addr + "/api/v1/query?query=" + url.QueryEscape(q))

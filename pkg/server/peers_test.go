@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -117,3 +118,20 @@ func httpOK(client *http.Client, url string) func() bool {
 }
 
 func writeFileErr(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }
+
+// startDebianPrometheus runs Debian's Prometheus with prometheus.yml from
+// dir and its TSDB in dir/data, and returns its plain-HTTP address once it
+// is ready.
+func startDebianPrometheus(t testing.TB, dir string, extraArgs ...string) string {
+	t.Helper()
+	bin := peerBinary(t, "/usr/bin/prometheus", "prometheus")
+	addr := "127.0.0.1:" + freePort(t)
+	plain := &http.Client{Timeout: 10 * time.Second}
+	startPeer(t, "prometheus", bin, append([]string{
+		"--config.file=" + filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=" + addr,
+		"--log.level=warn",
+	}, extraArgs...), httpOK(plain, "http://"+addr+"/-/ready"))
+	return addr
+}

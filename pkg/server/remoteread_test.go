@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -20,18 +19,10 @@ import (
 // required_matchers decide when the remote is asked, and a reload changes
 // that.
 func TestRemoteReadFromRealPrometheus(t *testing.T) {
-	bin := peerBinary(t, "/usr/bin/prometheus", "prometheus")
 	dir := t.TempDir()
 	writeFile(t, dir, "prometheus.yml", "global: {}\n")
-	addr := "127.0.0.1:" + freePort(t)
+	addr := startDebianPrometheus(t, dir, "--web.enable-remote-write-receiver")
 	plain := &http.Client{Timeout: 10 * time.Second}
-	startPeer(t, "prometheus", bin, []string{
-		"--config.file=" + filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
-		"--web.listen-address=" + addr,
-		"--web.enable-remote-write-receiver",
-		"--log.level=warn",
-	}, httpOK(plain, "http://"+addr+"/-/ready"))
 
 	// The long-term store holds two samples from three hours ago.
 	now := time.Now()
