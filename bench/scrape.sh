@@ -4,16 +4,25 @@
 # (bench/cmd/bigtarget, 100,000 series) every 5s, side by side, for
 # DURATION seconds; then the memory each holds is printed as in
 # bench/memory.sh (RssAnon + RssFile + files on RAM-backed filesystems).
+# Then queries are timed with wrk (-t2 -c8, WRK_SECONDS each, one server
+# at a time while all keep scraping), all over TLS with the same
+# certificate: label values of pod (1,000 values) without and with
+# match[], the instant query sum by (zone) (rate(big_target_value[1m])),
+# and the same as a range query over the last hour at a 60s step, each
+# request a window never asked before (bench/coldrange.lua), so that
+# miniprom's results cache cannot answer it: every query is cold.
 #
 #   bench/scrape.sh                       # 100,000 series, 5 minutes
-#   SERIES=20000 DURATION=60 bench/scrape.sh
+#   SERIES=20000 DURATION=60 WRK_SECONDS=5 bench/scrape.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SERIES=${SERIES:-100000}
 DURATION=${DURATION:-300}
+WRK_SECONDS=${WRK_SECONDS:-10}
 . bench/peers.sh
 [ -x "$VM" ] || { echo "no VictoriaMetrics at $VM" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 1; }
 
 work=$(mktemp -d)
 shm=$(mktemp -d /dev/shm/miniprom-bench-XXXXXX)
@@ -21,6 +30,19 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work" "$shm"; }
 trap cleanup EXIT
 go build -o "$work/bigtarget" ./bench/cmd/bigtarget
+go run ./cmd/devcert -dir "$work/certs" -hosts 127.0.0.1,localhost >/dev/null
+cert=$work/certs/server.crt key=$work/certs/server.key ca=$work/certs/ca.crt
+cat > "$work/web.yml" <<YML
+tls_server_config:
+  cert_file: $cert
+  key_file: $key
+YML
+# VictoriaMetrics serves TLS too when its build has the flags (Debian's does).
+vm_tls=() vm_scheme=http
+if "$VM" -help 2>&1 | grep -q -- -tlsCertFile; then
+  vm_tls=(-tls -tlsCertFile="$cert" -tlsKeyFile="$key") vm_scheme=https
+fi
+mini_url=https://127.0.0.1:29390 ref_url=https://127.0.0.1:29391 vm_url=$vm_scheme://127.0.0.1:29392
 "$work/bigtarget" -listen 127.0.0.1:29399 -series "$SERIES" &
 pids+=($!)
 cat > "$work/prometheus.yml" <<YML
@@ -31,17 +53,17 @@ scrape_configs:
 YML
 
 series() { # URL: series held of job big
-  curl -sf "$1/api/v1/query" --data-urlencode 'query=count(big_target_value)' |
+  curl -sf --cacert "$ca" "$1/api/v1/query" --data-urlencode 'query=count(big_target_value)' |
     python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)'
 }
 
-"$MINI" --config.file="$work/prometheus.yml" --web.listen-address=127.0.0.1:29390 \
-  --storage.memory.dir="$shm" --log.level=warn 2>"$work/mini.log" &
+"$MINI" --config.file="$work/prometheus.yml" --web.config.file="$work/web.yml" \
+  --web.listen-address=127.0.0.1:29390 --storage.memory.dir="$shm" --log.level=warn 2>"$work/mini.log" &
 mini=$!; pids+=($mini)
-"$REF" --config.file="$work/prometheus.yml" --web.listen-address=127.0.0.1:29391 \
+"$REF" --config.file="$work/prometheus.yml" --web.config.file="$work/web.yml" --web.listen-address=127.0.0.1:29391 \
   --storage.tsdb.path="$work/prom-data" --log.level=warn 2>"$work/ref.log" &
 ref=$!; pids+=($ref)
-"$VM" -httpListenAddr=127.0.0.1:29392 -storageDataPath="$work/vm-data" \
+"$VM" -httpListenAddr=127.0.0.1:29392 "${vm_tls[@]}" -storageDataPath="$work/vm-data" \
   -promscrape.config="$work/prometheus.yml" -loggerLevel=WARN 2>"$work/vm.log" &
 vm=$!; pids+=($vm)
 
@@ -55,7 +77,49 @@ done
 printf '\n%s active series scraped every 5s for %ss\n\n' "$SERIES" "$DURATION"
 printf '%-16s %9s %9s %10s\n' server held_MB series disk_MB
 m=$(held $mini "$shm") r=$(held $ref "") v=$(held $vm "")
-printf '%-16s %9s %9s %10s\n' miniprom "$m" "$(series http://127.0.0.1:29390)" 0
-printf '%-16s %9s %9s %10s\n' prometheus "$r" "$(series http://127.0.0.1:29391)" "$(du -sm "$work/prom-data" | cut -f1)"
-printf '%-16s %9s %9s %10s\n' victoriametrics "$v" "$(series http://127.0.0.1:29392)" "$(du -sm "$work/vm-data" | cut -f1)"
+printf '%-16s %9s %9s %10s\n' miniprom "$m" "$(series $mini_url)" 0
+printf '%-16s %9s %9s %10s\n' prometheus "$r" "$(series $ref_url)" "$(du -sm "$work/prom-data" | cut -f1)"
+printf '%-16s %9s %9s %10s\n' victoriametrics "$v" "$(series $vm_url)" "$(du -sm "$work/vm-data" | cut -f1)"
 awk -v m="$m" -v r="$r" -v v="$v" 'BEGIN{printf "\nratios miniprom / other (memory held, lower is better): vs prometheus %.2fx, vs victoriametrics %.2fx\n", m/r, m/v}'
+
+# Queries, one server at a time.
+q='sum by (zone) (rate(big_target_value[1m]))'
+enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+labels=/api/v1/label/pod/values
+labels_match="$labels?match%5B%5D=$(enc 'big_target_value{zone="z1"}')"
+instant="/api/v1/query?query=$(enc "$q")"
+rps() { # URL [wrk options]: requests/s, or "errors" if any answer was not 2xx
+  local out
+  out=$(wrk -t2 -c8 -d"${WRK_SECONDS}s" "$@" 2>&1)
+  if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then echo errors; else awk '/Requests\/sec/ {print $2}' <<<"$out"; fi
+}
+cold_range() { rps "$1/" -s bench/coldrange.lua -- "$(enc "$q")" 60 3600; }
+cache_served() { # range queries miniprom's results cache answered, wholly or in part
+  curl -sf --cacert "$ca" "$mini_url/metrics" |
+    awk '/^miniprom_query_cache_range_queries_total\{result="(hit|partial)"\}/ {n += $2} END {print n + 0}'
+}
+# The answers compared are the label values: every server scraped the
+# same pods (the sample values differ, each server scraping at its own
+# moments).
+for u in "$ref_url" "$vm_url"; do
+  for p in "$labels" "$labels_match"; do
+    [ "$(curl -sf --cacert "$ca" "$mini_url$p")" = "$(curl -sf --cacert "$ca" "$u$p")" ] ||
+      echo "warning: $u$p answers differently from miniprom" >&2
+  done
+done
+
+printf '\nqueries at %s active series: wrk -t2 -c8 %ss each, one server at a time, requests/s\n' "$SERIES" "$WRK_SECONDS"
+[ "$vm_scheme" = https ] || echo "(VictoriaMetrics over plain HTTP: its build has no -tlsCertFile; the others over TLS)"
+printf '%-34s %10s %10s %10s %10s\n' query miniprom prometheus victoria "mini/prom"
+row() { # name miniprom-rps prometheus-rps vm-rps
+  printf '%-34s %10s %10s %10s %10s\n' "$1" "$2" "$3" "$4" \
+    "$(awk -v a="$2" -v b="$3" 'BEGIN { if (b + 0 == 0 || a + 0 == 0) print "-"; else printf "%.2fx", a / b }')"
+}
+row "label values pod" "$(rps "$mini_url$labels")" "$(rps "$ref_url$labels")" "$(rps "$vm_url$labels")"
+row "label values pod, match[] zone" "$(rps "$mini_url$labels_match")" "$(rps "$ref_url$labels_match")" "$(rps "$vm_url$labels_match")"
+row "instant sum by (zone) (rate[1m])" "$(rps "$mini_url$instant")" "$(rps "$ref_url$instant")" "$(rps "$vm_url$instant")"
+before=$(cache_served)
+m=$(cold_range "$mini_url")
+served=$(( $(cache_served) - before ))
+row "range 1h/60s, cold" "$m" "$(cold_range "$ref_url")" "$(cold_range "$vm_url")"
+echo "(the range query: window ends at now, a new start phase each request; miniprom's results cache served $served of them and must serve none; VictoriaMetrics aligns windows to the step and may answer from its rollup cache)"
