@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 
@@ -19,15 +20,28 @@ import (
 // block never changes once written, and a block's label values do not
 // depend on the queried time range, so the merged answer of a set of
 // blocks, a label and matchers holds for as long as those blocks exist:
-// the key names the blocks, and compaction or retention changes it. The
-// head, which does change, is asked every time and merged in.
+// the key names the blocks, and compaction or retention changes it.
+//
+// The head does change, so it is asked every time; what the cache saves
+// there is the sort. The head hands out a label's values in the order it
+// holds them, which only changes when its series do, and sorting them took
+// a third of a label values request at 100k series. The cache keeps the
+// head's last list with its sorted copy and hands the copy out while the
+// head's list is the same, element by element: exact, whatever the head
+// did in between, with no hook into when its series come and go.
 type labelCache struct {
 	mu      sync.Mutex
-	entries map[string][]string
+	entries map[string]labelEntry
 	bytes   int64
 	max     int64
 
 	hits, misses prometheus.Counter
+}
+
+// labelEntry is a cached answer, out. For the head, in is the unsorted
+// list out was sorted from.
+type labelEntry struct {
+	in, out []string
 }
 
 // labelCacheBytes bounds the cache; when full it starts over.
@@ -35,15 +49,15 @@ const labelCacheBytes = 32 << 20
 
 func newLabelCache(reg prometheus.Registerer) *labelCache {
 	c := &labelCache{
-		entries: map[string][]string{},
+		entries: map[string]labelEntry{},
 		max:     labelCacheBytes,
 		hits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "miniprom_tsdb_label_cache_hits_total",
-			Help: "Label name and value lookups over persisted blocks answered from the cache.",
+			Help: "Label name and value lookups answered from the cache (merged blocks, or the head's sorted values).",
 		}),
 		misses: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "miniprom_tsdb_label_cache_misses_total",
-			Help: "Label name and value lookups over persisted blocks that read the blocks.",
+			Help: "Label name and value lookups that merged the blocks or sorted the head's values.",
 		}),
 	}
 	if reg != nil {
@@ -52,34 +66,62 @@ func newLabelCache(reg prometheus.Registerer) *labelCache {
 	return c
 }
 
-func (c *labelCache) get(key string) ([]string, bool) {
+func (c *labelCache) get(key string) (labelEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, ok := c.entries[key]
-	if ok {
+	e, ok := c.entries[key]
+	return e, ok
+}
+
+func (c *labelCache) count(hit bool) {
+	if hit {
 		c.hits.Inc()
 	} else {
 		c.misses.Inc()
 	}
-	return v, ok
 }
 
-func (c *labelCache) put(key string, vals []string) {
-	size := int64(len(key))
-	for _, v := range vals {
-		size += int64(len(v)) + 16
-	}
+func (c *labelCache) put(key string, e labelEntry) {
+	size := entrySize(key, e)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if size > c.max/4 {
 		return
 	}
+	if old, ok := c.entries[key]; ok {
+		c.bytes -= entrySize(key, old)
+	}
 	if c.bytes+size > c.max {
 		// Keys of compacted or expired blocks linger until here.
-		c.entries, c.bytes = map[string][]string{}, 0
+		c.entries, c.bytes = map[string]labelEntry{}, 0
 	}
-	c.entries[key] = vals
+	c.entries[key] = e
 	c.bytes += size
+}
+
+// entrySize is about what an entry holds: its strings once (in shares
+// them with out) and a header for each.
+func entrySize(key string, e labelEntry) int64 {
+	size := int64(len(key)) + int64(len(e.in))*16
+	for _, v := range e.out {
+		size += int64(len(v)) + 16
+	}
+	return size
+}
+
+// sortedHead is vals sorted: the cached copy when the head's list under key
+// is still vals. The answer is shared and must not be modified (upstream's
+// API sorts it again, which reads an ordered slice without writing it).
+func (c *labelCache) sortedHead(key string, vals []string) []string {
+	if e, ok := c.get(key); ok && slices.Equal(e.in, vals) {
+		c.count(true)
+		return e.out
+	}
+	c.count(false)
+	out := slices.Clone(vals)
+	slices.Sort(out)
+	c.put(key, labelEntry{in: vals, out: out})
+	return out
 }
 
 // labelQuerier is the DB's querier with label lookups served through the
@@ -118,19 +160,24 @@ func (q *labelQuerier) Close() error {
 func (q *labelQuerier) LabelValues(ctx context.Context, name string, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
 	return q.labels(ctx, "v"+name, hints, ms, func(lq storage.LabelQuerier, h *storage.LabelHints) ([]string, annotations.Annotations, error) {
 		return lq.LabelValues(ctx, name, h, ms...)
+	}, func(ir tsdb.IndexReader) ([]string, error) {
+		return ir.LabelValues(ctx, name, nil, ms...)
 	})
 }
 
 func (q *labelQuerier) LabelNames(ctx context.Context, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
 	return q.labels(ctx, "n", hints, ms, func(lq storage.LabelQuerier, h *storage.LabelHints) ([]string, annotations.Annotations, error) {
 		return lq.LabelNames(ctx, h, ms...)
-	})
+	}, nil)
 }
 
 // labels answers as the DB's merged querier does: the union of the blocks
-// overlapping the range and of the head, sorted.
+// overlapping the range and of the head, sorted. unsorted, when given, asks
+// the head's index for the values in the head's own order (label names
+// come from a map, in no order worth remembering).
 func (q *labelQuerier) labels(ctx context.Context, what string, hints *storage.LabelHints, ms []*labels.Matcher,
 	ask func(storage.LabelQuerier, *storage.LabelHints) ([]string, annotations.Annotations, error),
+	unsorted func(tsdb.IndexReader) ([]string, error),
 ) ([]string, annotations.Annotations, error) {
 	head := q.db.Head()
 	limited := hints != nil && hints.Limit > 0
@@ -167,13 +214,8 @@ func (q *labelQuerier) labels(ctx context.Context, what string, hints *storage.L
 		parts = append(parts, vals)
 	}
 	if q.maxt >= head.MinTime() {
-		hq, err := tsdb.NewBlockQuerier(tsdb.NewRangeHead(head, q.mint, q.maxt), q.mint, q.maxt)
-		if err != nil {
-			return nil, ws, err
-		}
-		vals, w, err := ask(hq, nil)
+		vals, w, err := q.headLabels(head, what, ms, ask, unsorted)
 		ws.Merge(w)
-		hq.Close()
 		if err != nil {
 			return nil, ws, err
 		}
@@ -191,22 +233,58 @@ func (q *labelQuerier) labels(ctx context.Context, what string, hints *storage.L
 	return out, ws, nil
 }
 
+// headLabels is the head's sorted answer for the range.
+func (q *labelQuerier) headLabels(head *tsdb.Head, what string, ms []*labels.Matcher,
+	ask func(storage.LabelQuerier, *storage.LabelHints) ([]string, annotations.Annotations, error),
+	unsorted func(tsdb.IndexReader) ([]string, error),
+) ([]string, annotations.Annotations, error) {
+	rh := tsdb.NewRangeHead(head, q.mint, q.maxt)
+	if unsorted == nil {
+		hq, err := tsdb.NewBlockQuerier(rh, q.mint, q.maxt)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer hq.Close()
+		return ask(hq, nil)
+	}
+	ir, err := rh.Index()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer ir.Close()
+	vals, err := unsorted(ir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return q.cache.sortedHead(labelKey("head", what, ms), vals), nil, nil
+}
+
+// labelKey names a lookup: what it covers (block ULIDs or the head), the
+// label or names, and the matchers.
+func labelKey(over, what string, ms []*labels.Matcher) string {
+	var key strings.Builder
+	key.WriteString(over + "\xff" + what)
+	for _, m := range ms {
+		key.WriteString("\xff" + m.String())
+	}
+	return key.String()
+}
+
 // blockLabels is the merged answer of blocks, from the cache when it has
 // it. Answers with annotations are not cached.
 func (q *labelQuerier) blockLabels(blocks []*tsdb.Block, what string, ms []*labels.Matcher,
 	ask func(storage.LabelQuerier, *storage.LabelHints) ([]string, annotations.Annotations, error),
 ) ([]string, annotations.Annotations, error) {
-	var key strings.Builder
+	var ulids strings.Builder
 	for _, b := range blocks {
-		key.WriteString(b.Meta().ULID.String())
+		ulids.WriteString(b.Meta().ULID.String())
 	}
-	key.WriteString("\xff" + what)
-	for _, m := range ms {
-		key.WriteString("\xff" + m.String())
+	key := labelKey(ulids.String(), what, ms)
+	if e, ok := q.cache.get(key); ok {
+		q.cache.count(true)
+		return e.out, nil, nil
 	}
-	if vals, ok := q.cache.get(key.String()); ok {
-		return vals, nil, nil
-	}
+	q.cache.count(false)
 	var merged []string
 	var ws annotations.Annotations
 	for i, b := range blocks {
@@ -227,7 +305,7 @@ func (q *labelQuerier) blockLabels(blocks []*tsdb.Block, what string, ms []*labe
 		}
 	}
 	if len(ws) == 0 {
-		q.cache.put(key.String(), merged)
+		q.cache.put(key, labelEntry{out: merged})
 	}
 	return merged, ws, nil
 }

@@ -8,10 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/stretchr/testify/require"
+
+	"github.com/miniprom/miniprom/pkg/storage/storagetest"
 )
 
 // The cached label lookups answer exactly as the DB's own querier, over
@@ -94,4 +97,67 @@ func TestLabelCacheMatchesDB(t *testing.T) {
 	write(start+8*3_600_000, start+12*3_600_000)
 	require.NoError(t, s.Compact(context.Background()))
 	check()
+}
+
+// The head's sorted values are reused while its series stay the same and
+// follow it as soon as a series with a new value arrives.
+func TestHeadLabelValuesFollowNewSeries(t *testing.T) {
+	s, err := Open(promslog.NewNopLogger(), nil, Options{MemoryDir: storagetest.MemoryDir(t), Retention: time.Hour})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	cache := s.b.(*dbBackend).labels
+	now := time.Now().UnixMilli()
+	add := func(pods ...string) {
+		app := s.Appender(context.Background())
+		for _, p := range pods {
+			_, err := app.Append(0, labels.FromStrings("__name__", "up", "pod", p), now, 1)
+			require.NoError(t, err)
+		}
+		require.NoError(t, app.Commit())
+	}
+	values := func() []string {
+		q, err := s.Querier(now-60_000, now+60_000)
+		require.NoError(t, err)
+		defer q.Close()
+		vals, _, err := q.LabelValues(context.Background(), "pod", nil)
+		require.NoError(t, err)
+		return vals
+	}
+
+	add("p3", "p1", "p2")
+	require.Equal(t, []string{"p1", "p2", "p3"}, values())
+	require.Equal(t, []string{"p1", "p2", "p3"}, values())
+	require.Equal(t, 1.0, testutil.ToFloat64(cache.hits))
+	add("p0")
+	require.Equal(t, []string{"p0", "p1", "p2", "p3"}, values())
+	require.Equal(t, 2.0, testutil.ToFloat64(cache.misses))
+}
+
+// BenchmarkHeadLabelValues asks a 1,000-value label of 100k head series, as
+// a dashboard variable does; "direct" is the DB's own querier (Prometheus).
+func BenchmarkHeadLabelValues(b *testing.B) {
+	s, err := Open(promslog.NewNopLogger(), nil, Options{MemoryDir: storagetest.MemoryDir(b), Retention: time.Hour})
+	require.NoError(b, err)
+	b.Cleanup(func() { s.Close() })
+	now := time.Now().UnixMilli()
+	app := s.Appender(context.Background())
+	for i := range 100_000 {
+		l := labels.FromStrings("__name__", "x", "instance", fmt.Sprintf("host-%d", i%1000), "series", fmt.Sprint(i))
+		_, err := app.Append(0, l, now, 1)
+		require.NoError(b, err)
+	}
+	require.NoError(b, app.Commit())
+	db := s.b.(*dbBackend).DB
+	for name, open := range map[string]func(int64, int64) (storage.Querier, error){"cached": s.Querier, "direct": db.Querier} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				q, err := open(now-60_000, now+60_000)
+				require.NoError(b, err)
+				vals, _, err := q.LabelValues(context.Background(), "instance", nil)
+				require.NoError(b, err)
+				require.Len(b, vals, 1000)
+				q.Close()
+			}
+		})
+	}
 }
