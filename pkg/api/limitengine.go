@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -73,10 +74,19 @@ func (e *limitedEngine) preflight(ctx context.Context, qs string, start, end tim
 	if err := e.limits.CheckSize(ctx, qs); err != nil {
 		return nil, ctxError(ctx, err)
 	}
-	expr, err := e.parser.ParseExpr(qs)
-	if err != nil {
-		// The engine parses again and reports the error in its own words.
-		return nil, nil
+	// Only subqueries add steps beyond the query's own, and a subquery is
+	// written with a colon ([5m:1m], [5m:]). Without one, the steps are
+	// counted without parsing (the engine parses the query anyway, and a
+	// second parse is a few percent of a small query's cost), unless they
+	// are too many: then a query that does not parse gets the parser's
+	// error, as it would with a colon.
+	var expr parser.Expr
+	if strings.Contains(qs, ":") || e.limits.CheckSteps(nil, start, end, interval) != nil {
+		var err error
+		if expr, err = e.parser.ParseExpr(qs); err != nil {
+			// The engine parses again and reports the error in its own words.
+			return nil, nil
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, ctxError(ctx, err)

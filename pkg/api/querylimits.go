@@ -91,6 +91,7 @@ func (l QueryLimits) CheckSize(ctx context.Context, qs string) error {
 // over the span it is evaluated across (its range plus the span of what
 // encloses it). Upstream allocates per step before it evaluates, so this must
 // run before the engine sees the query. interval is 0 for an instant query.
+// A nil expr stands for a query without subqueries: only its own steps count.
 func (l QueryLimits) CheckSteps(expr parser.Expr, start, end time.Time, interval time.Duration) error {
 	if l.MaxSteps <= 0 {
 		return nil
@@ -104,6 +105,9 @@ func (l QueryLimits) CheckSteps(expr parser.Expr, start, end time.Time, interval
 	walk = func(e parser.Expr, span time.Duration) error {
 		if total > l.MaxSteps {
 			return fmt.Errorf("query would take more than %d evaluation steps (--query.max-steps); use a larger subquery step or a shorter range", l.MaxSteps)
+		}
+		if e == nil {
+			return nil
 		}
 		if sq, ok := e.(*parser.SubqueryExpr); ok {
 			step := sq.Step

@@ -101,8 +101,56 @@ func FuzzQueryPreflight(f *testing.F) {
 			return
 		}
 		end := time.Unix(1e9, 0)
-		_ = l.CheckSteps(expr, end.Add(-time.Duration(span)*time.Second), end, time.Duration(step)*time.Second)
+		start, interval := end.Add(-time.Duration(span)*time.Second), time.Duration(step)*time.Second
+		err = l.CheckSteps(expr, start, end, interval)
+		// The pre-flight skips parsing a query without a colon: it must
+		// have no subquery, so that its steps are its own.
+		if !strings.Contains(qs, ":") && (err == nil) != (l.CheckSteps(nil, start, end, interval) == nil) {
+			t.Fatalf("%q: steps %v parsed, %v unparsed", qs, err, l.CheckSteps(nil, start, end, interval))
+		}
 	})
+}
+
+// TestPreflightSteps: the pre-flight refuses the same queries whether or
+// not it parses them, and a query that does not parse gets the parser's
+// error even when it asks for too many steps.
+func TestPreflightSteps(t *testing.T) {
+	engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 100, Timeout: time.Minute})
+	l := DefaultQueryLimits()
+	l.MaxSteps = 100
+	e := LimitEngine(engine, parser.NewParser(parser.Options{}), l)
+	q := storage.QueryableFunc(func(int64, int64) (storage.Querier, error) { return storage.NoopQuerier(), nil })
+	ctx := context.Background()
+	end := time.Unix(1e9, 0)
+	for _, tc := range []struct {
+		name, query string
+		steps       int
+		err         string // "" for none; else where: "parse" or "exec"
+	}{
+		{"few steps, no subquery", "rate(up[5m])", 50, ""},
+		{"too many steps, no subquery", "rate(up[5m])", 200, "exec"},
+		{"too many steps, does not parse", "rate(up[5m]", 200, "parse"},
+		{"subquery over", "max_over_time(up[100m:1m])", 1, "exec"},
+		{"subquery within", "max_over_time(up[50m:1m])", 1, ""},
+		{"recording rule name", "job:up:sum", 50, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			qry, err := e.NewRangeQuery(ctx, q, nil, tc.query, end.Add(-time.Duration(tc.steps-1)*time.Minute), end, time.Minute)
+			if tc.err == "parse" {
+				var pe parser.ParseErrors
+				require.True(t, errors.As(err, &pe), "got %v", err)
+				return
+			}
+			require.NoError(t, err)
+			defer qry.Close()
+			res := qry.Exec(ctx)
+			if tc.err == "exec" {
+				require.ErrorContains(t, res.Err, "--query.max-steps")
+				return
+			}
+			require.NoError(t, res.Err)
+		})
+	}
 }
 
 // floatLenBound never undercounts, or the first pass of CheckResult could
