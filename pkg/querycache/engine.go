@@ -40,6 +40,7 @@ type Engine struct {
 	inner promql.QueryEngine
 	o     Options
 	store *store
+	plans *plans
 
 	queries *prometheus.CounterVec
 	steps   *prometheus.CounterVec
@@ -59,6 +60,7 @@ func NewEngine(inner promql.QueryEngine, o Options) *Engine {
 		inner: inner,
 		o:     o,
 		store: newStore(o.MaxBytes, o.Registerer),
+		plans: newPlans(o.Parser),
 		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "miniprom_query_cache_range_queries_total",
 			Help: "Range queries by what the results cache could do for them: hit (every step cached), partial, miss, bypass (not cacheable, or evaluated uncached after an error or annotation).",
@@ -114,12 +116,7 @@ func (e *Engine) planFor(opts promql.QueryOpts, qs string, start time.Time, step
 	if opts != nil && opts.EnablePerStepStats() {
 		return plan{}, false // per-step statistics describe an evaluation
 	}
-	expr, err := e.o.Parser.ParseExpr(qs)
-	if err != nil {
-		return plan{}, false
-	}
-	p, err := planFor(expr, lookback)
-	return p, err == nil
+	return e.plans.get(qs, lookback)
 }
 
 func lookbackOf(opts promql.QueryOpts, dflt time.Duration) time.Duration {

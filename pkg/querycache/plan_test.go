@@ -3,6 +3,7 @@ package querycache
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +51,35 @@ func TestPlan(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, plan{readFrom: tc.readFrom, readTo: tc.readTo}, pl)
 		})
+	}
+}
+
+// TestPlans: a remembered plan is the one planning again would give, per
+// query text and lookback delta, and the memory held stays bounded.
+func TestPlans(t *testing.T) {
+	ps := newPlans(parser.NewParser(parser.Options{}))
+	for range 2 { // planned, then remembered
+		p, ok := ps.get("up", 5*time.Minute)
+		require.True(t, ok)
+		require.Equal(t, plan{readFrom: -300_000 + 1}, p)
+		p, ok = ps.get("up", 10*time.Minute)
+		require.True(t, ok)
+		require.Equal(t, plan{readFrom: -600_000 + 1}, p)
+		_, ok = ps.get("x @ start()", 5*time.Minute)
+		require.False(t, ok)
+		_, ok = ps.get("up{", 5*time.Minute)
+		require.False(t, ok)
+	}
+	require.Equal(t, 4, ps.len())
+
+	long := "up + " + strings.Repeat("up + ", maxPlannedLen/5) + "up"
+	_, ok := ps.get(long, 5*time.Minute)
+	require.True(t, ok)
+	require.Equal(t, 4, ps.len(), "a query longer than maxPlannedLen is not remembered")
+
+	for i := range maxPlans + 10 {
+		ps.get(fmt.Sprintf("up{i=\"%d\"}", i), 5*time.Minute)
+		require.LessOrEqual(t, ps.len(), maxPlans)
 	}
 }
 
