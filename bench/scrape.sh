@@ -10,7 +10,9 @@
 # match[], the instant query sum by (zone) (rate(big_target_value[1m])),
 # and the same as a range query over the last hour at a 60s step, each
 # request a window never asked before (bench/coldrange.lua), so that
-# miniprom's results cache cannot answer it: every query is cold.
+# miniprom's results cache cannot answer it: every query is cold. Each
+# query over all the series is timed again over 100 of them (pod="p7"),
+# where what a server adds around the engine weighs more.
 #
 #   bench/scrape.sh                       # 100,000 series, 5 minutes
 #   SERIES=20000 DURATION=60 WRK_SECONDS=5 bench/scrape.sh
@@ -23,6 +25,11 @@ WRK_SECONDS=${WRK_SECONDS:-10}
 . bench/peers.sh
 [ -x "$VM" ] || { echo "no VictoriaMetrics at $VM" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 1; }
+
+# Another run's servers on these ports would be measured instead.
+for port in 29390 29391 29392 29399; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use" >&2; exit 1; fi
+done
 
 work=$(mktemp -d)
 shm=$(mktemp -d /dev/shm/miniprom-bench-XXXXXX)
@@ -84,16 +91,18 @@ awk -v m="$m" -v r="$r" -v v="$v" 'BEGIN{printf "\nratios miniprom / other (memo
 
 # Queries, one server at a time.
 q='sum by (zone) (rate(big_target_value[1m]))'
+q100='sum by (zone) (rate(big_target_value{pod="p7"}[1m]))'
 enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
 labels=/api/v1/label/pod/values
 labels_match="$labels?match%5B%5D=$(enc 'big_target_value{zone="z1"}')"
 instant="/api/v1/query?query=$(enc "$q")"
+instant100="/api/v1/query?query=$(enc "$q100")"
 rps() { # URL [wrk options]: requests/s, or "errors" if any answer was not 2xx
   local out
   out=$(wrk -t2 -c8 -d"${WRK_SECONDS}s" "$@" 2>&1)
   if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then echo errors; else awk '/Requests\/sec/ {print $2}' <<<"$out"; fi
 }
-cold_range() { rps "$1/" -s bench/coldrange.lua -- "$(enc "$q")" 60 3600; }
+cold_range() { rps "$1/" -s bench/coldrange.lua -- "$(enc "$2")" 60 3600; } # URL QUERY
 cache_served() { # range queries miniprom's results cache answered, wholly or in part
   curl -sf --cacert "$ca" "$mini_url/metrics" |
     awk '/^miniprom_query_cache_range_queries_total\{result="(hit|partial)"\}/ {n += $2} END {print n + 0}'
@@ -118,8 +127,10 @@ row() { # name miniprom-rps prometheus-rps vm-rps
 row "label values pod" "$(rps "$mini_url$labels")" "$(rps "$ref_url$labels")" "$(rps "$vm_url$labels")"
 row "label values pod, match[] zone" "$(rps "$mini_url$labels_match")" "$(rps "$ref_url$labels_match")" "$(rps "$vm_url$labels_match")"
 row "instant sum by (zone) (rate[1m])" "$(rps "$mini_url$instant")" "$(rps "$ref_url$instant")" "$(rps "$vm_url$instant")"
+row "  the same over 100 series" "$(rps "$mini_url$instant100")" "$(rps "$ref_url$instant100")" "$(rps "$vm_url$instant100")"
 before=$(cache_served)
-m=$(cold_range "$mini_url")
+m=$(cold_range "$mini_url" "$q") m100=$(cold_range "$mini_url" "$q100")
 served=$(( $(cache_served) - before ))
-row "range 1h/60s, cold" "$m" "$(cold_range "$ref_url")" "$(cold_range "$vm_url")"
-echo "(the range query: window ends at now, a new start phase each request; miniprom's results cache served $served of them and must serve none; VictoriaMetrics aligns windows to the step and may answer from its rollup cache)"
+row "range 1h/60s, cold" "$m" "$(cold_range "$ref_url" "$q")" "$(cold_range "$vm_url" "$q")"
+row "  the same over 100 series" "$m100" "$(cold_range "$ref_url" "$q100")" "$(cold_range "$vm_url" "$q100")"
+echo "(the range queries: window ends at now, a new start phase each request; miniprom's results cache served $served of them and must serve none; VictoriaMetrics aligns windows to the step and may answer from its rollup cache)"
