@@ -64,7 +64,7 @@ else
 fi
 
 echo "writing ${HOURS}h of $SERIES series at 15s to each server ..." >&2
-end=$("$work/rwgen" -ca "$ca" -series "$SERIES" -duration "${HOURS}h" -interval 15s "${urls[@]}")
+end=$("$work/rwgen" -ca "$ca" -series "$SERIES" -duration "${HOURS}h" -interval 15s -id-label "${urls[@]}")
 
 # Every server must have made every series searchable before timing.
 count_query="/api/v1/query?query=count(%7Bjob%3D%22rwgen%22%7D)&time=$((end / 1000))"

@@ -75,6 +75,10 @@ var labelPaths = []string{
 	"/api/v1/label/shard/values?match[]=" + url.QueryEscape(`rwgen_metric_001_total{instance="host-007"}`),
 	"/api/v1/label/instance/values?match[]=rwgen_metric_001_total",
 	"/api/v1/series?match[]=" + url.QueryEscape(`rwgen_metric_001_total{instance="host-007"}`),
+	// id has a value per series (rwgen -id-label): 10,000 values a day of
+	// blocks each hold, which Prometheus merges on every request.
+	"/api/v1/label/id/values",
+	"/api/v1/label/id/values?match[]=rwgen_metric_001_total",
 }
 
 const refreshes = 7

@@ -29,6 +29,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -61,6 +63,7 @@ func run() error {
 	block := flag.Duration("block", 10*time.Minute, "time span of one remote write request")
 	endAt := flag.Int64("end", 0, "the newest sample's time in ms (default: now); runs with the same -end write the same samples")
 	follow := flag.Bool("follow", false, "after the backfill, keep writing live samples every interval")
+	idLabel := flag.Bool("id-label", false, "give every series a label id with its own value (a label with as many values as series)")
 	flag.Parse()
 	if len(targets) == 0 || *series < 1000 || *series%1000 != 0 {
 		flag.Usage()
@@ -70,7 +73,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	g := newGenerator(*series)
+	g := newGenerator(*series, *idLabel)
 	step := interval.Milliseconds()
 	end := time.Now().UnixMilli() / step * step
 	if *endAt > 0 {
@@ -158,12 +161,14 @@ type generator struct {
 	value  []float64
 	bucket []float64 // upper bound of a bucket series, 0 for a counter
 	rng    *rand.Rand
+
+	idLabel bool
 }
 
 var buckets = []string{"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"}
 
-func newGenerator(n int) *generator {
-	g := &generator{rng: rand.New(rand.NewPCG(1, 2))}
+func newGenerator(n int, idLabel bool) *generator {
+	g := &generator{rng: rand.New(rand.NewPCG(1, 2)), idLabel: idLabel}
 	job := prompb.Label{Name: "job", Value: "rwgen"}
 	metrics := n / 1000
 	for m := 1; m <= metrics; m++ {
@@ -185,6 +190,10 @@ func newGenerator(n int) *generator {
 }
 
 func (g *generator) add(ls []prompb.Label, bucket float64) {
+	if g.idLabel {
+		// Labels are sent sorted by name: id goes after __name__.
+		ls = slices.Insert(ls, 1, prompb.Label{Name: "id", Value: strconv.Itoa(len(g.labels))})
+	}
 	g.labels = append(g.labels, ls)
 	g.value = append(g.value, 0)
 	g.bucket = append(g.bucket, bucket)
