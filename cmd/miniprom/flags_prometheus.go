@@ -37,6 +37,10 @@ type prometheusFlags struct {
 	agent              bool
 	drainNotifications bool
 	writeDocs          bool
+	// pageTitle is --web.page-title; only a title given by the user reaches
+	// the UI (see server.Tuning.PageTitle).
+	pageTitle    string
+	pageTitleSet bool
 
 	outageTolerance, forGracePeriod, resendDelay model.Duration
 	discoveryReloadInterval                      model.Duration
@@ -97,8 +101,8 @@ func addPrometheusFlags(a *kingpin.Application) *prometheusFlags {
 		Default("consoles").String()
 	p.ignore(a, "web.console.libraries", "Path to the console library directory.", whyConsole).
 		Default("console_libraries").String()
-	p.ignore(a, "web.page-title", "Document title of Prometheus instance.", "miniprom's UI has a fixed title").
-		Default("Prometheus Time Series Collection and Processing Server").String()
+	a.Flag("web.page-title", "Document title of Prometheus instance.").
+		Default("Prometheus Time Series Collection and Processing Server").IsSetByUser(&p.pageTitleSet).StringVar(&p.pageTitle)
 
 	p.ignore(a, "storage.tsdb.min-block-duration", serverOnly("Minimum duration of a data block before being persisted. For use in testing."), whyTSDB).
 		Hidden().Default("2h").SetValue(new(model.Duration))
@@ -258,6 +262,9 @@ func (p *prometheusFlags) apply(o *server.Options, logger *slog.Logger) error {
 		t.BlockReloadInterval = tsdb.MinBlockReloadInterval
 	}
 	t.KeepNotificationsOnShutdown = !p.drainNotifications
+	if p.pageTitleSet {
+		t.PageTitle = p.pageTitle
+	}
 	if p.autoReload || feats.AutoReloadConfig {
 		t.AutoReloadInterval = max(time.Duration(p.autoReloadInterval), time.Second)
 	}

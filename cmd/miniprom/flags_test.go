@@ -186,7 +186,7 @@ func TestIgnoredFlagIsLoggedOnce(t *testing.T) {
 	}
 	require.Contains(t, log, "ignored")
 	// Flags left at their defaults are not reported.
-	require.NotContains(t, log, "--web.page-title")
+	require.NotContains(t, log, "--web.console.libraries")
 }
 
 func TestEnableFeature(t *testing.T) {

@@ -64,7 +64,7 @@ func (s *Server) handler(cors *regexp.Regexp) http.Handler {
 		RoutePrefix:     o.RoutePrefix,
 		API:             v1,
 		Federate:        api.NewFederation(s.logger.With("component", "federation"), s.storage, s.config, o.Query.LookbackDelta, s.reg).WithParser(o.Features.parser()),
-		UI:              ui.Handler(),
+		UI:              ui.Handler(o.Tuning.PageTitle),
 		Ready:           s.ready,
 		EnableLifecycle: o.EnableLifecycle,
 		Reload:          func(ctx context.Context) error { return s.Reload(ctx) },

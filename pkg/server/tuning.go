@@ -20,6 +20,10 @@ type Tuning struct {
 
 	MaxNotificationsSubscribers int    // --web.max-notifications-subscribers
 	UserAssetsPath              string // --web.user-assets, served at /user/
+	// PageTitle is --web.page-title when given: the UI's document title on
+	// every page. Empty keeps miniprom's own titles ("Query · miniprom"),
+	// rather than Prometheus's default, which names Prometheus.
+	PageTitle string
 
 	OutageTolerance    time.Duration // --rules.alert.for-outage-tolerance
 	ForGracePeriod     time.Duration // --rules.alert.for-grace-period

@@ -11,6 +11,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"fmt"
+	"html"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -60,13 +61,15 @@ const (
 
 // Handler serves the UI with the route prefix already stripped: the page
 // paths, /assets/..., /favicon.svg and /favicon.ico. Anything else is a 404.
-func Handler() http.Handler {
+// A non-empty pageTitle (--web.page-title) is every page's document title,
+// as in Prometheus; empty keeps miniprom's own per-page titles.
+func Handler(pageTitle string) http.Handler {
 	sub, err := fs.Sub(dist, "dist")
 	if err != nil {
 		// fs.Sub only fails on an invalid path name, and "dist" is valid.
 		panic(err)
 	}
-	h, err := newHandler(sub)
+	h, err := newHandler(sub, pageTitle)
 	if err != nil {
 		// The embedded files are fixed at build time; reading them cannot fail.
 		panic(err)
@@ -102,7 +105,7 @@ type handler struct {
 	assets map[string]*asset // by URL path, e.g. "/assets/index-abc123.js"
 }
 
-func newHandler(fsys fs.FS) (*handler, error) {
+func newHandler(fsys fs.FS, pageTitle string) (*handler, error) {
 	h := &handler{assets: map[string]*asset{}}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
@@ -123,15 +126,33 @@ func newHandler(fsys fs.FS) (*handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	index := []byte(notBuiltPage)
 	if idx, ok := h.assets["/index.html"]; ok {
-		idx.cache = cacheNone
-		h.index = idx
+		index = idx.body
 		// index.html is reached through the page paths only.
 		delete(h.assets, "/index.html")
-	} else {
-		h.index = newAsset("index.html", []byte(notBuiltPage), cacheNone)
 	}
+	if pageTitle != "" {
+		index = withPageTitle(index, pageTitle)
+	}
+	h.index = newAsset("index.html", index, cacheNone)
 	return h, nil
+}
+
+// Placeholders in index.html that withPageTitle fills.
+const (
+	titleTag     = "<title>miniprom</title>"
+	pageTitleTag = `<meta name="page-title" content="" />`
+)
+
+// withPageTitle puts --web.page-title into index.html: into <title>, so the
+// tab shows it before the script runs, and into the page-title meta tag,
+// from which the app keeps it as the title of every page. Prometheus pastes
+// the flag into its page unescaped; here it is escaped, so it stays text.
+func withPageTitle(index []byte, title string) []byte {
+	esc := html.EscapeString(title)
+	index = bytes.Replace(index, []byte(titleTag), []byte("<title>"+esc+"</title>"), 1)
+	return bytes.Replace(index, []byte(pageTitleTag), []byte(`<meta name="page-title" content="`+esc+`" />`), 1)
 }
 
 func newAsset(name string, body []byte, cache string) *asset {

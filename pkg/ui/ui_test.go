@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -48,7 +49,7 @@ func body(t *testing.T, resp *http.Response) string {
 }
 
 func TestHandler(t *testing.T) {
-	h, err := newHandler(builtFS)
+	h, err := newHandler(builtFS, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestHandler(t *testing.T) {
 }
 
 func TestHandlerConditionalGet(t *testing.T) {
-	h, err := newHandler(builtFS)
+	h, err := newHandler(builtFS, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func TestHandlerConditionalGet(t *testing.T) {
 }
 
 func TestHandlerWithoutBundle(t *testing.T) {
-	h, err := newHandler(fstest.MapFS{".keep": {Data: nil}})
+	h, err := newHandler(fstest.MapFS{".keep": {Data: nil}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,13 +145,46 @@ func TestHandlerWithoutBundle(t *testing.T) {
 }
 
 // TestEmbedded checks the real embedded bundle, built or not: either way the
-// query page must be served.
+// query page must be served, and carry --web.page-title.
 func TestEmbedded(t *testing.T) {
-	resp := get(t, Handler(), http.MethodGet, "/query", "gzip")
+	resp := get(t, Handler(""), http.MethodGet, "/query", "gzip")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status = %d, want 200", resp.StatusCode)
 	}
 	if got := body(t, resp); !bytes.Contains([]byte(got), []byte("<html")) {
 		t.Errorf("query page is not HTML: %.200q", got)
+	}
+	got := body(t, get(t, Handler("Lab"), http.MethodGet, "/query", ""))
+	if !strings.Contains(got, "<title>Lab</title>") {
+		t.Errorf("query page does not have the page title in <title>: %q", got)
+	}
+	if _, err := fs.Stat(dist, "dist/index.html"); err == nil && !strings.Contains(got, `<meta name="page-title" content="Lab" />`) {
+		// Without it the app would title its pages "Query · miniprom".
+		t.Errorf("the built index.html has lost its page-title meta tag: %q", got)
+	}
+}
+
+func TestPageTitle(t *testing.T) {
+	index := "<!doctype html><head>" + pageTitleTag + titleTag + `</head><script type="module" src="./assets/index-abc123.js"></script>`
+	fsys := fstest.MapFS{"index.html": {Data: []byte(index)}}
+	for _, tc := range []struct {
+		name, title, want string
+	}{
+		{"none keeps miniprom's", "", pageTitleTag + titleTag},
+		{"plain", "Lab Prometheus", `<meta name="page-title" content="Lab Prometheus" /><title>Lab Prometheus</title>`},
+		{"markup stays text", `<b>"Lab" & co</b>`,
+			`<meta name="page-title" content="&lt;b&gt;&#34;Lab&#34; &amp; co&lt;/b&gt;" /><title>&lt;b&gt;&#34;Lab&#34; &amp; co&lt;/b&gt;</title>`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := newHandler(fsys, tc.title)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, page := range []string{"/query", "/targets"} {
+				if got := body(t, get(t, h, http.MethodGet, page, "")); !strings.Contains(got, tc.want) {
+					t.Errorf("%s: body %q does not contain %q", page, got, tc.want)
+				}
+			}
+		})
 	}
 }

@@ -12,10 +12,11 @@ import { poll, startServer, type Server } from './server';
 export const shotDir = resolve(import.meta.dirname, '../test-results/screenshots');
 
 /** The runs every file makes: the root run has no rules, to see the empty
- * states; the prefix run has some, to see them listed. */
-export const runs: [name: string, prefix: string, withRules: boolean][] = [
-  ['root', '', false],
-  ['prefix', '/prom', true],
+ * states; the prefix run has some, to see them listed, and a
+ * --web.page-title with markup in it, for the files that pass it on. */
+export const runs: [name: string, prefix: string, withRules: boolean, pageTitle: string][] = [
+  ['root', '', false, ''],
+  ['prefix', '/prom', true, 'Lab <b>"one"</b> & co'],
 ];
 
 export interface Env {
@@ -29,12 +30,12 @@ export interface Env {
 }
 
 /** useEnv starts a server and a browser for the enclosing describe block. */
-export function useEnv(name: string, prefix: string, withRules: boolean): Env {
+export function useEnv(name: string, prefix: string, withRules: boolean, pageTitle = ''): Env {
   const shots: string[] = [];
   const env = {} as Env;
   beforeAll(async () => {
     await mkdir(shotDir, { recursive: true });
-    [env.server, env.browser] = await Promise.all([startServer(prefix, { rules: withRules }), launch()]);
+    [env.server, env.browser] = await Promise.all([startServer(prefix, { rules: withRules, pageTitle }), launch()]);
     // The pages need finished self-scrapes, old enough to land on a 1h
     // graph's last step (14s steps end up to 2s before now).
     await poll('self-scrapes', async () => {

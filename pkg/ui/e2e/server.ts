@@ -102,7 +102,7 @@ const rules = `groups:
           description: stays inactive for the e2e tests
 `;
 
-export async function startServer(prefix: string, opts: { rules?: boolean } = {}): Promise<Server> {
+export async function startServer(prefix: string, opts: { rules?: boolean; pageTitle?: string } = {}): Promise<Server> {
   const bin = binary();
   if (!existsSync(bin)) throw new Error(`no server binary at ${bin}: run "make build" or set MINIPROM_BIN`);
   const dir = await mkdtemp(join(tmpdir(), 'miniprom-e2e-'));
@@ -152,6 +152,7 @@ export async function startServer(prefix: string, opts: { rules?: boolean } = {}
     `--web.external-url=https://${addr}${prefix}/`,
   ];
   if (isPrometheus) args.push(`--storage.tsdb.path=${join(dir, 'data')}`);
+  if (opts.pageTitle) args.push(`--web.page-title=${opts.pageTitle}`);
 
   let log = '';
   const proc: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -55,7 +55,10 @@ async function start(): Promise<void> {
     replace(main, h('h1', null, 'Not found'));
     return;
   }
-  document.title = `${page.title} · miniprom`;
+  // --web.page-title, when the server was given one, titles every page as
+  // in Prometheus; the server leaves the meta tag empty otherwise.
+  const pageTitle = document.querySelector<HTMLMetaElement>('meta[name="page-title"]')?.content;
+  document.title = pageTitle || `${page.title} · miniprom`;
   try {
     await (await page.load()).render(main);
   } catch (err) {
