@@ -12,11 +12,13 @@ import (
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/alecthomas/units"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/notifier"
 	"github.com/prometheus/prometheus/scrape"
 	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/util/compression"
 	"github.com/prometheus/prometheus/util/documentcli"
 
 	"github.com/miniprom/miniprom/pkg/server"
@@ -47,7 +49,18 @@ type prometheusFlags struct {
 	blockReloadInterval                          model.Duration
 	tuning                                       server.Tuning
 
+	// The --storage.tsdb.* tuning flags whose value is not a field of
+	// tuning.TSDB as it stands; apply converts them.
+	minBlock, maxBlock          model.Duration
+	maxChunkSegment, walSegment units.Base2Bytes
+	walCompression              bool
+	walCompressionType          string
+	allowOverlapping            bool
+
 	ignored []ignoredFlag
+	// diskOnly are flags that tune the on-disk TSDB: without
+	// --storage.tsdb.path they are logged as ignored when given.
+	diskOnly []ignoredFlag
 }
 
 // ignoredFlag is a flag accepted for compatibility that has no effect.
@@ -61,12 +74,20 @@ const (
 	whyTSDB    = "miniprom opens the TSDB with Prometheus's default for this setting"
 	whyAgent   = "miniprom has no agent mode"
 	whyConsole = "miniprom serves no console templates"
+	whyMemory  = "it tunes the on-disk TSDB (--storage.tsdb.path); in memory miniprom has no WAL or lock file and sizes blocks itself"
 )
 
 // ignore declares a flag that is accepted and has no effect.
 func (p *prometheusFlags) ignore(a *kingpin.Application, name, help, reason string) *kingpin.FlagClause {
 	set := new(bool)
 	p.ignored = append(p.ignored, ignoredFlag{name: name, reason: reason, set: set})
+	return a.Flag(name, help).IsSetByUser(set)
+}
+
+// tsdbFlag declares a flag that tunes the on-disk TSDB.
+func (p *prometheusFlags) tsdbFlag(a *kingpin.Application, name, help string) *kingpin.FlagClause {
+	set := new(bool)
+	p.diskOnly = append(p.diskOnly, ignoredFlag{name: name, reason: whyMemory, set: set})
 	return a.Flag(name, help).IsSetByUser(set)
 }
 
@@ -104,26 +125,26 @@ func addPrometheusFlags(a *kingpin.Application) *prometheusFlags {
 	a.Flag("web.page-title", "Document title of Prometheus instance.").
 		Default("Prometheus Time Series Collection and Processing Server").IsSetByUser(&p.pageTitleSet).StringVar(&p.pageTitle)
 
-	p.ignore(a, "storage.tsdb.min-block-duration", serverOnly("Minimum duration of a data block before being persisted. For use in testing."), whyTSDB).
-		Hidden().Default("2h").SetValue(new(model.Duration))
-	p.ignore(a, "storage.tsdb.max-block-duration", serverOnly("Maximum duration compacted blocks may span. For use in testing. (Defaults to 10% of the retention period.)"), whyTSDB).
-		Hidden().PlaceHolder("<duration>").SetValue(new(model.Duration))
-	p.ignore(a, "storage.tsdb.max-block-chunk-segment-size", serverOnly("The maximum size for a single chunk segment in a block. Example: 512MB"), whyTSDB).
-		Hidden().PlaceHolder("<bytes>").Bytes()
-	p.ignore(a, "storage.tsdb.wal-segment-size", serverOnly("Size at which to split the tsdb WAL segment files. Example: 100MB"), whyTSDB).
-		Hidden().PlaceHolder("<bytes>").Bytes()
-	p.ignore(a, "storage.tsdb.no-lockfile", serverOnly("Do not create lockfile in data directory."), whyTSDB).
-		Default("false").Bool()
-	p.ignore(a, "storage.tsdb.allow-overlapping-compaction", serverOnly("Allow compaction of overlapping blocks. If set to false, TSDB stops vertical compaction and leaves overlapping blocks there. The use case is to let another component handle the compaction of overlapping blocks."), whyTSDB).
-		Default("true").Hidden().Bool()
-	p.ignore(a, "storage.tsdb.wal-compression", serverOnly("Compress the tsdb WAL. If false, the --storage.tsdb.wal-compression-type flag is ignored."), whyTSDB).
-		Hidden().Default("true").Bool()
-	p.ignore(a, "storage.tsdb.wal-compression-type", serverOnly("Compression algorithm for the tsdb WAL, used when --storage.tsdb.wal-compression is true."), whyTSDB).
-		Hidden().Default("snappy").Enum("snappy", "zstd")
-	p.ignore(a, "storage.tsdb.head-chunks-write-queue-size", serverOnly("Size of the queue through which head chunks are written to the disk to be m-mapped, 0 disables the queue completely. Experimental."), whyTSDB).
-		Default("0").Int()
-	p.ignore(a, "storage.tsdb.samples-per-chunk", serverOnly("Target number of samples per chunk."), whyTSDB).
-		Default("120").Hidden().Int()
+	p.tsdbFlag(a, "storage.tsdb.min-block-duration", serverOnly("Minimum duration of a data block before being persisted. For use in testing.")).
+		Hidden().Default("2h").SetValue(&p.minBlock)
+	p.tsdbFlag(a, "storage.tsdb.max-block-duration", serverOnly("Maximum duration compacted blocks may span. For use in testing. (Defaults to 10% of the retention period.)")).
+		Hidden().PlaceHolder("<duration>").SetValue(&p.maxBlock)
+	p.tsdbFlag(a, "storage.tsdb.max-block-chunk-segment-size", serverOnly("The maximum size for a single chunk segment in a block. Example: 512MB")).
+		Hidden().PlaceHolder("<bytes>").BytesVar(&p.maxChunkSegment)
+	p.tsdbFlag(a, "storage.tsdb.wal-segment-size", serverOnly("Size at which to split the tsdb WAL segment files. Example: 100MB")).
+		Hidden().PlaceHolder("<bytes>").BytesVar(&p.walSegment)
+	p.tsdbFlag(a, "storage.tsdb.no-lockfile", serverOnly("Do not create lockfile in data directory.")).
+		Default("false").BoolVar(&p.tuning.TSDB.NoLockfile)
+	p.tsdbFlag(a, "storage.tsdb.allow-overlapping-compaction", serverOnly("Allow compaction of overlapping blocks. If set to false, TSDB stops vertical compaction and leaves overlapping blocks there. The use case is to let another component handle the compaction of overlapping blocks.")).
+		Default("true").Hidden().BoolVar(&p.allowOverlapping)
+	p.tsdbFlag(a, "storage.tsdb.wal-compression", serverOnly("Compress the tsdb WAL. If false, the --storage.tsdb.wal-compression-type flag is ignored.")).
+		Hidden().Default("true").BoolVar(&p.walCompression)
+	p.tsdbFlag(a, "storage.tsdb.wal-compression-type", serverOnly("Compression algorithm for the tsdb WAL, used when --storage.tsdb.wal-compression is true.")).
+		Hidden().Default(compression.Snappy).EnumVar(&p.walCompressionType, compression.Snappy, compression.Zstd)
+	p.tsdbFlag(a, "storage.tsdb.head-chunks-write-queue-size", serverOnly("Size of the queue through which head chunks are written to the disk to be m-mapped, 0 disables the queue completely. Experimental.")).
+		Default("0").IntVar(&p.tuning.TSDB.HeadChunksWriteQueueSize)
+	p.tsdbFlag(a, "storage.tsdb.samples-per-chunk", serverOnly("Target number of samples per chunk.")).
+		Default("120").Hidden().IntVar(&p.tuning.TSDB.SamplesPerChunk)
 	p.ignore(a, "storage.tsdb.delayed-compaction.max-percent", serverOnly("Sets the upper limit for the random compaction delay, specified as a percentage of the head chunk range. 100 means the compaction can be delayed by up to the entire head chunk range. Only effective when the delayed-compaction feature flag is enabled."), whyTSDB).
 		Default("10").Hidden().Int()
 	p.ignore(a, "storage.tsdb.delay-compact-file.path", serverOnly("Path to a JSON file with uploaded TSDB blocks e.g. Thanos shipper meta file. If set TSDB will only compact 1 level blocks that are marked as uploaded in that file, improving external storage integrations e.g. with Thanos sidecar. 1+ level compactions won't be delayed."), whyTSDB).
@@ -224,6 +245,15 @@ func statusFlags(a *kingpin.Application) map[string]string {
 // flag the user gave once. It also applies the process-wide settings
 // (GOMAXPROCS, GOMEMLIMIT, upstream config defaults), which only a process,
 // never an embedded server, should change.
+// logIgnored logs each flag of flags the user gave, once.
+func logIgnored(logger *slog.Logger, flags []ignoredFlag) {
+	for _, f := range flags {
+		if *f.set {
+			logger.Warn("Flag accepted for compatibility with Prometheus and ignored", "flag", "--"+f.name, "reason", f.reason)
+		}
+	}
+}
+
 func (p *prometheusFlags) apply(o *server.Options, logger *slog.Logger) error {
 	if p.agent {
 		return errors.New("--agent: miniprom has no agent mode; run Prometheus in agent mode, or miniprom with remote_write")
@@ -234,10 +264,9 @@ func (p *prometheusFlags) apply(o *server.Options, logger *slog.Logger) error {
 	if p.tuning.SearchMaxLimit < 0 {
 		return fmt.Errorf("--web.search.max-limit must be non-negative; got %d (use 0 to disable the cap)", p.tuning.SearchMaxLimit)
 	}
-	for _, f := range p.ignored {
-		if *f.set {
-			logger.Warn("Flag accepted for compatibility with Prometheus and ignored", "flag", "--"+f.name, "reason", f.reason)
-		}
+	logIgnored(logger, p.ignored)
+	if o.StoragePath == "" {
+		logIgnored(logger, p.diskOnly)
 	}
 	feats, err := server.ParseFeatures(p.features, logger)
 	if err != nil {
@@ -262,6 +291,15 @@ func (p *prometheusFlags) apply(o *server.Options, logger *slog.Logger) error {
 		t.BlockReloadInterval = tsdb.MinBlockReloadInterval
 	}
 	t.KeepNotificationsOnShutdown = !p.drainNotifications
+	t.TSDB.MinBlockDuration = time.Duration(p.minBlock)
+	t.TSDB.MaxBlockDuration = time.Duration(p.maxBlock)
+	t.TSDB.MaxBlockChunkSegmentSize = int64(p.maxChunkSegment)
+	t.TSDB.WALSegmentSize = int(p.walSegment)
+	t.TSDB.WALCompression = p.walCompressionType
+	if !p.walCompression {
+		t.TSDB.WALCompression = compression.None
+	}
+	t.TSDB.NoOverlappingCompaction = !p.allowOverlapping
 	if p.pageTitleSet {
 		t.PageTitle = p.pageTitle
 	}

@@ -161,6 +161,7 @@ func New(o Options) (s *Server, err error) {
 		Path:                o.StoragePath,
 		StartTimestamps:     o.Features.STStorage,
 		BlockReloadInterval: o.Tuning.BlockReloadInterval,
+		Disk:                o.Tuning.TSDB,
 	})
 	if err != nil {
 		return nil, err

@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/notifier"
+
+	"github.com/miniprom/miniprom/pkg/storage"
 )
 
 // Tuning holds the Prometheus 3.16 flags beyond the core set in Options:
@@ -41,6 +43,9 @@ type Tuning struct {
 	// BlockReloadInterval is --storage.tsdb.block-reload-interval; zero is
 	// the TSDB's default (1m).
 	BlockReloadInterval time.Duration
+	// TSDB is the other --storage.tsdb.* tuning flags, applied with
+	// StoragePath only.
+	TSDB storage.DiskTuning
 
 	// Remote read limits (--storage.remote.read-*); negative means no limit
 	// (Prometheus's 0), as zero means the default.
@@ -108,7 +113,7 @@ func (t Tuning) withDefaults() (Tuning, error) {
 	if t.RemoteReadBytesInFrame < 0 {
 		return t, errors.New("--storage.remote.read-max-bytes-in-frame must be positive")
 	}
-	return t, nil
+	return t, t.TSDB.Validate()
 }
 
 // noLimit turns the Tuning's "negative means none" into Prometheus's 0.

@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
-	"github.com/prometheus/prometheus/util/compression"
 )
 
 // dbBackend is the upstream TSDB. Full head chunks are memory-mapped from
@@ -44,7 +43,7 @@ func dbOptions(o Options, wal bool, limit tsdb.SeriesLifecycleCallback) *tsdb.Op
 		opts.BlockReloadInterval = o.BlockReloadInterval
 	}
 	if wal {
-		opts.WALCompression = compression.Snappy
+		o.Disk.apply(opts)
 	} else {
 		opts.WALSegmentSize = -1
 		opts.NoLockfile = true // the private directory has its own lock.

@@ -73,6 +73,8 @@ type Options struct {
 	// BlockReloadInterval is how often the TSDB applies retention when
 	// nothing is compacted; zero is Prometheus's minute. Tests shorten it.
 	BlockReloadInterval time.Duration
+	// Disk is the --storage.tsdb.* tuning, applied with Path only.
+	Disk DiskTuning
 }
 
 // Storage is the TSDB. It implements storage.Storage,
