@@ -9,7 +9,7 @@
 # certificate: label values of pod (1,000 values) without and with
 # match[], the instant query sum by (zone) (rate(big_target_value[1m])),
 # and the same as a range query over the last hour at a 60s step, each
-# request a window never asked before (bench/coldrange.lua), so that
+# request a query text and window never asked before (bench/coldrange.lua), so that
 # miniprom's results cache cannot answer it: every query is cold. Each
 # query over all the series is timed again over 100 of them (pod="p7"),
 # where what a server adds around the engine weighs more.
@@ -133,4 +133,4 @@ m=$(cold_range "$mini_url" "$q") m100=$(cold_range "$mini_url" "$q100")
 served=$(( $(cache_served) - before ))
 row "range 1h/60s, cold" "$m" "$(cold_range "$ref_url" "$q")" "$(cold_range "$vm_url" "$q")"
 row "  the same over 100 series" "$m100" "$(cold_range "$ref_url" "$q100")" "$(cold_range "$vm_url" "$q100")"
-echo "(the range queries: window ends at now, a new start phase each request; miniprom's results cache served $served of them and must serve none; VictoriaMetrics aligns windows to the step and may answer from its rollup cache)"
+echo "(the range queries: window ends at now, a new query text (a comment) and start phase each request; miniprom's results cache served $served of them and must serve none; VictoriaMetrics aligns windows to the step and may answer from its rollup cache)"
