@@ -145,8 +145,8 @@ func addPrometheusFlags(a *kingpin.Application) *prometheusFlags {
 		Default("0").IntVar(&p.tuning.TSDB.HeadChunksWriteQueueSize)
 	p.tsdbFlag(a, "storage.tsdb.samples-per-chunk", serverOnly("Target number of samples per chunk.")).
 		Default("120").Hidden().IntVar(&p.tuning.TSDB.SamplesPerChunk)
-	p.ignore(a, "storage.tsdb.delayed-compaction.max-percent", serverOnly("Sets the upper limit for the random compaction delay, specified as a percentage of the head chunk range. 100 means the compaction can be delayed by up to the entire head chunk range. Only effective when the delayed-compaction feature flag is enabled."), whyTSDB).
-		Default("10").Hidden().Int()
+	p.tsdbFlag(a, "storage.tsdb.delayed-compaction.max-percent", serverOnly("Sets the upper limit for the random compaction delay, specified as a percentage of the head chunk range. 100 means the compaction can be delayed by up to the entire head chunk range. Only effective when the delayed-compaction feature flag is enabled.")).
+		Default("10").Hidden().IntVar(&p.tuning.TSDB.CompactionDelayMaxPercent)
 	p.ignore(a, "storage.tsdb.delay-compact-file.path", serverOnly("Path to a JSON file with uploaded TSDB blocks e.g. Thanos shipper meta file. If set TSDB will only compact 1 level blocks that are marked as uploaded in that file, improving external storage integrations e.g. with Thanos sidecar. 1+ level compactions won't be delayed."), whyTSDB).
 		Default("").String()
 	a.Flag("storage.tsdb.block-reload-interval", serverOnly("Interval at which to check for new or removed blocks in storage. Users who manually backfill or drop blocks must wait up to this duration before changes become available.")).
@@ -268,7 +268,7 @@ func (p *prometheusFlags) apply(o *server.Options, logger *slog.Logger) error {
 	if o.StoragePath == "" {
 		logIgnored(logger, p.diskOnly)
 	}
-	feats, err := server.ParseFeatures(p.features, logger)
+	feats, err := server.ParseFeatures(p.features, o.StoragePath != "", logger)
 	if err != nil {
 		return err
 	}
@@ -300,6 +300,10 @@ func (p *prometheusFlags) apply(o *server.Options, logger *slog.Logger) error {
 		t.TSDB.WALCompression = compression.None
 	}
 	t.TSDB.NoOverlappingCompaction = !p.allowOverlapping
+	if feats.DelayedCompaction && (t.TSDB.CompactionDelayMaxPercent > 100 || t.TSDB.CompactionDelayMaxPercent <= 0) {
+		logger.Warn("The --storage.tsdb.delayed-compaction.max-percent should have a value between 1 and 100. Using default", "default", tsdb.DefaultCompactionDelayMaxPercent)
+		t.TSDB.CompactionDelayMaxPercent = tsdb.DefaultCompactionDelayMaxPercent
+	}
 	if p.pageTitleSet {
 		t.PageTitle = p.pageTitle
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -55,4 +56,21 @@ func TestTSDBTuningFlagsChecked(t *testing.T) {
 			require.Contains(t, stderr.String(), tc.want)
 		})
 	}
+}
+
+// memory-snapshot-on-shutdown, a feature of the on-disk TSDB, reaches the
+// TSDB: it replays from a snapshot at start and takes one when miniprom
+// stops (the TSDB's own log lines say so). In memory it is logged as ignored.
+func TestMemorySnapshotOnShutdownFeature(t *testing.T) {
+	const feature = "--enable-feature=memory-snapshot-on-shutdown"
+	p := startProc(t, "--storage.tsdb.path="+t.TempDir(), feature)
+	require.Equal(t, 1, p.logs.count("Chunk snapshot is enabled, replaying from the snapshot"), p.logs.all())
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	<-p.done
+	require.NoError(t, p.err, p.logs.all())
+	require.Equal(t, 1, p.logs.count("chunk snapshot complete"), p.logs.all())
+
+	mem := startProc(t, feature)
+	require.Equal(t, 1, mem.logs.count("in memory it is ignored"), mem.logs.all())
+	require.Zero(t, mem.logs.count("Chunk snapshot is enabled"))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/template"
+	"github.com/prometheus/prometheus/tsdb/fileutil"
 	"github.com/prometheus/prometheus/util/features"
 	v1 "github.com/prometheus/prometheus/web/api/v1"
 )
@@ -38,6 +39,12 @@ type Features struct {
 	OTLPNativeDeltaIngestion bool // otlp-native-delta-ingestion
 	SearchAPI                bool // search-api
 	AutoReloadConfig         bool // auto-reload-config (deprecated for --config.auto-reload)
+
+	// Those that tune the on-disk TSDB, only on with --storage.tsdb.path.
+	MemorySnapshotOnShutdown bool // memory-snapshot-on-shutdown
+	DelayedCompaction        bool // delayed-compaction
+	UncachedIO               bool // use-uncached-io
+	FastStartup              bool // fast-startup
 }
 
 // featureAction is what miniprom does with one feature name.
@@ -50,11 +57,13 @@ type featureAction struct {
 	// refuse, when set, is why miniprom cannot honour the feature: it is
 	// an error rather than a feature accepted and silently not applied.
 	refuse string
+	// disk marks a feature of the on-disk TSDB: ignored in memory.
+	disk bool
 }
 
 const (
 	noOp        = "This option for --enable-feature is now permanently enabled and therefore a no-op."
-	tsdbTuning  = "This option for --enable-feature tunes Prometheus's on-disk TSDB, which miniprom does not configure; it is ignored."
+	tsdbTuning  = "This option for --enable-feature tunes the on-disk TSDB (--storage.tsdb.path); in memory it is ignored."
 	storageForm = "it changes how the TSDB stores samples (zero samples for start timestamps, chunk encodings on their own, metadata records), which miniprom's storage does not offer; st-storage is supported"
 )
 
@@ -86,12 +95,12 @@ var featureActions = map[string]featureAction{
 	"promql-extended-range-selectors": {level: slog.LevelWarn, msg: noOp},
 	"native-histograms":               {level: slog.LevelWarn, msg: "This option for --enable-feature is a no-op. To scrape native histograms, set the scrape_native_histograms scrape config setting to true."},
 
-	// On-disk TSDB tuning: nothing to tune in memory, and miniprom opens the
-	// durable TSDB with Prometheus's defaults.
-	"memory-snapshot-on-shutdown": {level: slog.LevelWarn, msg: tsdbTuning},
-	"delayed-compaction":          {level: slog.LevelWarn, msg: tsdbTuning},
-	"use-uncached-io":             {level: slog.LevelWarn, msg: tsdbTuning},
-	"fast-startup":                {level: slog.LevelWarn, msg: tsdbTuning},
+	// On-disk TSDB tuning: applied with --storage.tsdb.path, nothing to
+	// tune in memory.
+	"memory-snapshot-on-shutdown": {enable: func(f *Features) { f.MemorySnapshotOnShutdown = true }, msg: "Experimental memory snapshot on shutdown enabled", disk: true},
+	"delayed-compaction":          {enable: func(f *Features) { f.DelayedCompaction = true }, msg: "Experimental delayed compaction is enabled.", disk: true},
+	"use-uncached-io":             {enable: func(f *Features) { f.UncachedIO = true }, msg: "Experimental Uncached IO is enabled.", disk: true},
+	"fast-startup":                {enable: func(f *Features) { f.FastStartup = true }, msg: "Experimental fast startup is enabled.", disk: true},
 	"old-ui":                      {level: slog.LevelWarn, msg: "This option for --enable-feature selects Prometheus's previous web UI; miniprom has one UI, so it is ignored."},
 
 	"created-timestamp-zero-ingestion": {refuse: storageForm},
@@ -113,8 +122,10 @@ func KnownFeatures() []string {
 // ParseFeatures reads --enable-feature values (each a comma-separated
 // list) as Prometheus 3.16 does, logging each feature once. Unlike
 // Prometheus, which only warns, an unknown name is an error: a typo must
-// not leave the user believing a feature is on.
-func ParseFeatures(values []string, logger *slog.Logger) (Features, error) {
+// not leave the user believing a feature is on. onDisk says whether the
+// TSDB is on disk (--storage.tsdb.path); in memory the features that tune
+// the on-disk TSDB are logged as ignored.
+func ParseFeatures(values []string, onDisk bool, logger *slog.Logger) (Features, error) {
 	var f Features
 	var errs []error
 	for _, v := range values {
@@ -130,6 +141,12 @@ func ParseFeatures(values []string, logger *slog.Logger) (Features, error) {
 				continue
 			case a.refuse != "":
 				errs = append(errs, fmt.Errorf("feature %q in --enable-feature is not supported by miniprom: %s", name, a.refuse))
+				continue
+			case a.disk && !onDisk:
+				logger.Warn(tsdbTuning, "option", name)
+				continue
+			case name == "use-uncached-io" && !fileutil.UncachedIOSupported():
+				errs = append(errs, errors.New("experimental Uncached IO is not supported"))
 				continue
 			}
 			if a.enable != nil {
@@ -179,9 +196,10 @@ func (s *Server) registerFeatures(r features.Collector) {
 	// What Prometheus's TSDB registers when it opens; miniprom's storage
 	// uses the upstream head with these settings.
 	r.Set(features.TSDB, "exemplar_storage", maxExemplars(s.cfg) > 0)
-	r.Set(features.TSDB, "delayed_compaction", false)
+	onDisk := o.StoragePath != ""
+	r.Set(features.TSDB, "delayed_compaction", onDisk && f.DelayedCompaction)
 	r.Set(features.TSDB, "isolation", true)
-	r.Set(features.TSDB, "use_uncached_io", false)
+	r.Set(features.TSDB, "use_uncached_io", onDisk && f.UncachedIO)
 	r.Enable(features.TSDB, "native_histograms")
 	r.Set(features.TSDB, "st_storage", f.STStorage)
 	r.Enable(features.TSDB, "xor2_encoding")

@@ -35,7 +35,7 @@ func TestExperimentalFunctionsNeedTheFeature(t *testing.T) {
 		prometheusYML: selfScrapeConfig + "rule_files: [rules.yml]\n",
 		files:         map[string]string{"rules.yml": rule},
 		options: func(o *server.Options) {
-			f, err := server.ParseFeatures([]string{"promql-experimental-functions,promql-delayed-name-removal"}, promslog.NewNopLogger())
+			f, err := server.ParseFeatures([]string{"promql-experimental-functions,promql-delayed-name-removal"}, false, promslog.NewNopLogger())
 			require.NoError(t, err)
 			o.Features = f
 		},
@@ -125,7 +125,7 @@ func TestStartTimestampStorage(t *testing.T) {
 	ts := startServer(t, serverConfig{
 		webConfigYML: "-",
 		options: func(o *server.Options) {
-			f, err := server.ParseFeatures([]string{"st-storage"}, promslog.NewNopLogger())
+			f, err := server.ParseFeatures([]string{"st-storage"}, false, promslog.NewNopLogger())
 			require.NoError(t, err)
 			o.Features = f
 		},
@@ -163,7 +163,7 @@ func TestFederationUsesFeatureParser(t *testing.T) {
 	on := startServer(t, serverConfig{
 		webConfigYML: "-",
 		options: func(o *server.Options) {
-			f, err := server.ParseFeatures([]string{"promql-unquoted-utf8-names"}, promslog.NewNopLogger())
+			f, err := server.ParseFeatures([]string{"promql-unquoted-utf8-names"}, false, promslog.NewNopLogger())
 			require.NoError(t, err)
 			o.Features = f
 		},

@@ -161,7 +161,7 @@ func New(o Options) (s *Server, err error) {
 		Path:                o.StoragePath,
 		StartTimestamps:     o.Features.STStorage,
 		BlockReloadInterval: o.Tuning.BlockReloadInterval,
-		Disk:                o.Tuning.TSDB,
+		Disk:                o.diskTuning(),
 	})
 	if err != nil {
 		return nil, err

@@ -116,6 +116,17 @@ func (t Tuning) withDefaults() (Tuning, error) {
 	return t, t.TSDB.Validate()
 }
 
+// diskTuning is the on-disk TSDB's tuning: the --storage.tsdb.* flags and
+// the --enable-feature options that tune it.
+func (o *Options) diskTuning() storage.DiskTuning {
+	d := o.Tuning.TSDB
+	d.MemorySnapshotOnShutdown = o.Features.MemorySnapshotOnShutdown
+	d.DelayedCompaction = o.Features.DelayedCompaction
+	d.UncachedIO = o.Features.UncachedIO
+	d.FastStartup = o.Features.FastStartup
+	return d
+}
+
 // noLimit turns the Tuning's "negative means none" into Prometheus's 0.
 func noLimit(v int) int { return max(v, 0) }
 

@@ -28,6 +28,13 @@ type DiskTuning struct {
 	// NoOverlappingCompaction is the negation of
 	// --storage.tsdb.allow-overlapping-compaction (default true).
 	NoOverlappingCompaction bool
+
+	// The --enable-feature options that tune the on-disk TSDB.
+	MemorySnapshotOnShutdown  bool // memory-snapshot-on-shutdown
+	DelayedCompaction         bool // delayed-compaction
+	CompactionDelayMaxPercent int  // --storage.tsdb.delayed-compaction.max-percent; zero: 10
+	UncachedIO                bool // use-uncached-io
+	FastStartup               bool // fast-startup
 }
 
 // Validate checks the sizes as Prometheus does at start, with its messages.
@@ -59,4 +66,11 @@ func (d DiskTuning) apply(opts *tsdb.Options) {
 		opts.SamplesPerChunk = d.SamplesPerChunk
 	}
 	opts.EnableOverlappingCompaction = !d.NoOverlappingCompaction
+	opts.EnableMemorySnapshotOnShutdown = d.MemorySnapshotOnShutdown
+	opts.EnableDelayedCompaction = d.DelayedCompaction
+	if d.CompactionDelayMaxPercent > 0 {
+		opts.CompactionDelayMaxPercent = d.CompactionDelayMaxPercent
+	}
+	opts.UseUncachedIO = d.UncachedIO
+	opts.EnableFastStartup = d.FastStartup
 }

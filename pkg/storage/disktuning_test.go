@@ -22,6 +22,11 @@ func TestDiskTuningReachesTheTSDB(t *testing.T) {
 		HeadChunksWriteQueueSize: 1000,
 		SamplesPerChunk:          240,
 		NoOverlappingCompaction:  true,
+
+		MemorySnapshotOnShutdown:  true,
+		DelayedCompaction:         true,
+		CompactionDelayMaxPercent: 50,
+		FastStartup:               true,
 	}
 	def := tsdb.DefaultOptions()
 	o := Options{Retention: 10 * 24 * time.Hour, Path: "data"}
@@ -46,6 +51,10 @@ func TestDiskTuningReachesTheTSDB(t *testing.T) {
 	require.Equal(t, 1000, got.HeadChunksWriteQueueSize)
 	require.Equal(t, 240, got.SamplesPerChunk)
 	require.False(t, got.EnableOverlappingCompaction)
+	require.True(t, got.EnableMemorySnapshotOnShutdown)
+	require.True(t, got.EnableDelayedCompaction)
+	require.Equal(t, 50, got.CompactionDelayMaxPercent)
+	require.True(t, got.EnableFastStartup)
 
 	o.Disk.WALCompression = compression.None
 	require.Equal(t, compression.None, dbOptions(o, true, nil).WALCompression)
@@ -56,6 +65,8 @@ func TestDiskTuningReachesTheTSDB(t *testing.T) {
 	require.Equal(t, def.MinBlockDuration, got.MinBlockDuration)
 	require.Equal(t, def.SamplesPerChunk, got.SamplesPerChunk)
 	require.True(t, got.EnableOverlappingCompaction)
+	require.False(t, got.EnableMemorySnapshotOnShutdown)
+	require.False(t, got.EnableDelayedCompaction)
 }
 
 // The lock file is the one tuning flag whose effect shows on the disk at once.
