@@ -71,7 +71,6 @@ type ignoredFlag struct {
 
 // Reasons a flag is ignored.
 const (
-	whyTSDB    = "miniprom opens the TSDB with Prometheus's default for this setting"
 	whyAgent   = "miniprom has no agent mode"
 	whyConsole = "miniprom serves no console templates"
 	whyMemory  = "it tunes the on-disk TSDB (--storage.tsdb.path); in memory miniprom has no WAL or lock file and sizes blocks itself"
@@ -147,8 +146,8 @@ func addPrometheusFlags(a *kingpin.Application) *prometheusFlags {
 		Default("120").Hidden().IntVar(&p.tuning.TSDB.SamplesPerChunk)
 	p.tsdbFlag(a, "storage.tsdb.delayed-compaction.max-percent", serverOnly("Sets the upper limit for the random compaction delay, specified as a percentage of the head chunk range. 100 means the compaction can be delayed by up to the entire head chunk range. Only effective when the delayed-compaction feature flag is enabled.")).
 		Default("10").Hidden().IntVar(&p.tuning.TSDB.CompactionDelayMaxPercent)
-	p.ignore(a, "storage.tsdb.delay-compact-file.path", serverOnly("Path to a JSON file with uploaded TSDB blocks e.g. Thanos shipper meta file. If set TSDB will only compact 1 level blocks that are marked as uploaded in that file, improving external storage integrations e.g. with Thanos sidecar. 1+ level compactions won't be delayed."), whyTSDB).
-		Default("").String()
+	p.tsdbFlag(a, "storage.tsdb.delay-compact-file.path", serverOnly("Path to a JSON file with uploaded TSDB blocks e.g. Thanos shipper meta file. If set TSDB will only compact 1 level blocks that are marked as uploaded in that file, improving external storage integrations e.g. with Thanos sidecar. 1+ level compactions won't be delayed.")).
+		Default("").StringVar(&p.tuning.DelayCompactFile)
 	a.Flag("storage.tsdb.block-reload-interval", serverOnly("Interval at which to check for new or removed blocks in storage. Users who manually backfill or drop blocks must wait up to this duration before changes become available.")).
 		Default("1m").Hidden().SetValue(&p.blockReloadInterval)
 

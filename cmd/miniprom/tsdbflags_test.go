@@ -16,6 +16,7 @@ var tsdbTuning = []string{
 	"--storage.tsdb.max-block-duration=2h",
 	"--storage.tsdb.wal-compression-type=zstd",
 	"--storage.tsdb.wal-segment-size=16MB",
+	"--storage.tsdb.delay-compact-file.path=thanos.shipper.json",
 }
 
 // On disk the TSDB tuning flags reach the TSDB (the lock file is the effect
@@ -26,6 +27,7 @@ func TestTSDBTuningFlagsOnDisk(t *testing.T) {
 	require.DirExists(t, filepath.Join(data, "wal"))
 	require.NoFileExists(t, filepath.Join(data, "lock"))
 	require.Zero(t, p.logs.count("flag=--storage.tsdb."), p.logs.all())
+	require.Equal(t, 1, p.logs.count("Compactions will be delayed for blocks not marked as uploaded"), p.logs.all())
 }
 
 // In memory they cannot apply: each is logged once as ignored.
@@ -36,6 +38,7 @@ func TestTSDBTuningFlagsInMemory(t *testing.T) {
 		require.Equal(t, 1, p.logs.count("flag="+string(name)+" "), p.logs.all())
 	}
 	require.Contains(t, p.logs.all(), "it tunes the on-disk TSDB")
+	require.Zero(t, p.logs.count("Compactions will be delayed"))
 }
 
 func TestTSDBTuningFlagsChecked(t *testing.T) {

@@ -46,6 +46,9 @@ type Tuning struct {
 	// TSDB is the other --storage.tsdb.* tuning flags, applied with
 	// StoragePath only.
 	TSDB storage.DiskTuning
+	// DelayCompactFile is --storage.tsdb.delay-compact-file.path: a Thanos
+	// shipper's meta file, whose uploaded blocks alone are compacted.
+	DelayCompactFile string
 
 	// Remote read limits (--storage.remote.read-*); negative means no limit
 	// (Prometheus's 0), as zero means the default.
@@ -124,6 +127,10 @@ func (o *Options) diskTuning() storage.DiskTuning {
 	d.DelayedCompaction = o.Features.DelayedCompaction
 	d.UncachedIO = o.Features.UncachedIO
 	d.FastStartup = o.Features.FastStartup
+	if o.Tuning.DelayCompactFile != "" && o.StoragePath != "" {
+		o.Logger.Info("Compactions will be delayed for blocks not marked as uploaded in the file tracking uploads", "path", o.Tuning.DelayCompactFile)
+		d.CompactionExclude = excludeBlocksPendingUpload(o.Logger, o.Tuning.DelayCompactFile)
+	}
 	return d
 }
 

@@ -35,6 +35,10 @@ type DiskTuning struct {
 	CompactionDelayMaxPercent int  // --storage.tsdb.delayed-compaction.max-percent; zero: 10
 	UncachedIO                bool // use-uncached-io
 	FastStartup               bool // fast-startup
+
+	// CompactionExclude keeps blocks out of compaction
+	// (--storage.tsdb.delay-compact-file.path); nil excludes none.
+	CompactionExclude tsdb.BlockExcludeFilterFunc
 }
 
 // Validate checks the sizes as Prometheus does at start, with its messages.
@@ -73,4 +77,5 @@ func (d DiskTuning) apply(opts *tsdb.Options) {
 	}
 	opts.UseUncachedIO = d.UncachedIO
 	opts.EnableFastStartup = d.FastStartup
+	opts.BlockCompactionExcludeFunc = d.CompactionExclude
 }

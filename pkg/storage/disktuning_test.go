@@ -27,6 +27,7 @@ func TestDiskTuningReachesTheTSDB(t *testing.T) {
 		DelayedCompaction:         true,
 		CompactionDelayMaxPercent: 50,
 		FastStartup:               true,
+		CompactionExclude:         func(*tsdb.BlockMeta) bool { return true },
 	}
 	def := tsdb.DefaultOptions()
 	o := Options{Retention: 10 * 24 * time.Hour, Path: "data"}
@@ -55,6 +56,7 @@ func TestDiskTuningReachesTheTSDB(t *testing.T) {
 	require.True(t, got.EnableDelayedCompaction)
 	require.Equal(t, 50, got.CompactionDelayMaxPercent)
 	require.True(t, got.EnableFastStartup)
+	require.NotNil(t, got.BlockCompactionExcludeFunc)
 
 	o.Disk.WALCompression = compression.None
 	require.Equal(t, compression.None, dbOptions(o, true, nil).WALCompression)
@@ -67,6 +69,7 @@ func TestDiskTuningReachesTheTSDB(t *testing.T) {
 	require.True(t, got.EnableOverlappingCompaction)
 	require.False(t, got.EnableMemorySnapshotOnShutdown)
 	require.False(t, got.EnableDelayedCompaction)
+	require.Nil(t, got.BlockCompactionExcludeFunc)
 }
 
 // The lock file is the one tuning flag whose effect shows on the disk at once.
