@@ -20,13 +20,13 @@ type dbBackend struct {
 	*tsdb.DB
 	stats    *tsdb.DBStats
 	labels   *labelCache
+	gens     *headGen
 	snapshot bool
 }
 
-// Querier is the DB's, with label names and values of persisted blocks
-// cached (labelcache.go).
+// Querier is the DB's, with label names and values cached (labelcache.go).
 func (b *dbBackend) Querier(mint, maxt int64) (storage.Querier, error) {
-	return &labelQuerier{db: b.DB, cache: b.labels, mint: mint, maxt: maxt}, nil
+	return &labelQuerier{db: b.DB, cache: b.labels, gens: b.gens, mint: mint, maxt: maxt}, nil
 }
 
 // dbOptions are the tsdb.Options for o. wal is off in memory: a WAL would
@@ -65,11 +65,17 @@ func maxBlockDuration(retention time.Duration) int64 {
 
 func openDB(logger *slog.Logger, reg prometheus.Registerer, dir string, opts *tsdb.Options) (*dbBackend, error) {
 	stats := tsdb.NewDBStats()
+	gens := &headGen{}
+	hooks := lifecycles{gens}
+	if opts.SeriesLifecycleCallback != nil {
+		hooks = lifecycles{opts.SeriesLifecycleCallback, gens}
+	}
+	opts.SeriesLifecycleCallback = hooks
 	db, err := tsdb.Open(dir, logger.With("component", "tsdb"), reg, opts, stats)
 	if err != nil {
 		return nil, fmt.Errorf("open TSDB in %s: %w", dir, err)
 	}
-	return &dbBackend{DB: db, stats: stats, labels: newLabelCache(reg)}, nil
+	return &dbBackend{DB: db, stats: stats, labels: newLabelCache(reg), gens: gens}, nil
 }
 
 func (b *dbBackend) BlockMetas() []tsdb.BlockMeta {

@@ -38,10 +38,12 @@ type labelCache struct {
 	hits, misses prometheus.Counter
 }
 
-// labelEntry is a cached answer, out. For the head, in is the unsorted
-// list out was sorted from.
+// labelEntry is a cached answer, out. For the head, either in is the
+// unsorted list out was sorted from, or gen the number of the head's set of
+// series out was computed from (headgen.go).
 type labelEntry struct {
 	in, out []string
+	gen     uint64
 }
 
 // labelCacheBytes bounds the cache; when full it starts over.
@@ -129,6 +131,7 @@ func (c *labelCache) sortedHead(key string, vals []string) []string {
 type labelQuerier struct {
 	db         *tsdb.DB
 	cache      *labelCache
+	gens       *headGen
 	mint, maxt int64
 
 	q   storage.Querier
@@ -214,7 +217,7 @@ func (q *labelQuerier) labels(ctx context.Context, what string, hints *storage.L
 		parts = append(parts, vals)
 	}
 	if q.maxt >= head.MinTime() {
-		vals, w, err := q.headLabels(head, what, ms, ask, unsorted)
+		vals, w, err := q.headLabels(ctx, head, what, ms, ask, unsorted)
 		ws.Merge(w)
 		if err != nil {
 			return nil, ws, err
@@ -234,11 +237,14 @@ func (q *labelQuerier) labels(ctx context.Context, what string, hints *storage.L
 }
 
 // headLabels is the head's sorted answer for the range.
-func (q *labelQuerier) headLabels(head *tsdb.Head, what string, ms []*labels.Matcher,
+func (q *labelQuerier) headLabels(ctx context.Context, head *tsdb.Head, what string, ms []*labels.Matcher,
 	ask func(storage.LabelQuerier, *storage.LabelHints) ([]string, annotations.Annotations, error),
 	unsorted func(tsdb.IndexReader) ([]string, error),
 ) ([]string, annotations.Annotations, error) {
 	rh := tsdb.NewRangeHead(head, q.mint, q.maxt)
+	if fromPostings(what, ms) {
+		return q.headByGen(ctx, head, rh, what, ms, ask)
+	}
 	if unsorted == nil {
 		hq, err := tsdb.NewBlockQuerier(rh, q.mint, q.maxt)
 		if err != nil {
@@ -257,6 +263,57 @@ func (q *labelQuerier) headLabels(head *tsdb.Head, what string, ms []*labels.Mat
 		return nil, nil, err
 	}
 	return q.cache.sortedHead(labelKey("head", what, ms), vals), nil, nil
+}
+
+// fromPostings reports whether the head answers from its postings lists
+// alone: label names under matchers, and label values under a matcher on
+// another label. Without, it answers from its lists of names and values,
+// which a deletion updates after the postings (so headGen cannot vouch for
+// them); values are then compared instead (sortedHead), and names, a
+// handful, asked every time.
+func fromPostings(what string, ms []*labels.Matcher) bool {
+	if what == "n" {
+		return len(ms) > 0
+	}
+	for _, m := range ms {
+		if "v"+m.Name != what {
+			return true
+		}
+	}
+	return false
+}
+
+// headByGen answers from the cache while the head holds the same series
+// as when the answer was computed. Where the range and the head overlap,
+// the head's answer depends on its series alone, not on the range.
+func (q *labelQuerier) headByGen(ctx context.Context, head *tsdb.Head, rh *tsdb.RangeHead, what string, ms []*labels.Matcher,
+	ask func(storage.LabelQuerier, *storage.LabelHints) ([]string, annotations.Annotations, error),
+) ([]string, annotations.Annotations, error) {
+	// The head's times only grow: overlapping before the computation (its
+	// newest sample) and after it (its oldest) is overlapping throughout.
+	overlaps := q.mint <= head.MaxTime()
+	key := labelKey("head@gen", what, ms)
+	n, settled := q.gens.settled(ctx, head)
+	if overlaps && settled {
+		if e, ok := q.cache.get(key); ok && e.gen == n {
+			q.cache.count(true)
+			return e.out, nil, nil
+		}
+	}
+	hq, err := tsdb.NewBlockQuerier(rh, q.mint, q.maxt)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer hq.Close()
+	vals, ws, err := ask(hq, nil)
+	if err != nil || !overlaps {
+		return vals, ws, err
+	}
+	q.cache.count(false)
+	if len(ws) == 0 && settled && q.gens.n.Load() == n && q.maxt >= head.MinTime() {
+		q.cache.put(key, labelEntry{gen: n, out: vals})
+	}
+	return vals, ws, nil
 }
 
 // labelKey names a lookup: what it covers (block ULIDs or the head), the

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunks"
 	"github.com/stretchr/testify/require"
 
 	"github.com/miniprom/miniprom/pkg/storage/storagetest"
@@ -97,6 +98,34 @@ func TestLabelCacheMatchesDB(t *testing.T) {
 	write(start+8*3_600_000, start+12*3_600_000)
 	require.NoError(t, s.Compact(context.Background()))
 	check()
+	// New series alone, no compaction (the head spans less than 3h): the
+	// answers cached above must not outlive them.
+	write(start+12*3_600_000, start+12*3_600_000+30*60_000)
+	check()
+}
+
+// A deletion is announced before the head takes the series out of its
+// postings: until they no longer hold it, the head's state is not settled.
+func TestHeadGenWaitsForDeletedPostings(t *testing.T) {
+	s, err := Open(promslog.NewNopLogger(), nil, Options{MemoryDir: storagetest.MemoryDir(t), Retention: time.Hour})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	b := s.b.(*dbBackend)
+	app := s.Appender(context.Background())
+	ref, err := app.Append(0, labels.FromStrings("__name__", "up", "pod", "a"), time.Now().UnixMilli(), 1)
+	require.NoError(t, err)
+	require.NoError(t, app.Commit())
+
+	ctx := context.Background()
+	n, ok := b.gens.settled(ctx, b.Head())
+	require.True(t, ok)
+	b.gens.PostDeletion(map[chunks.HeadSeriesRef]labels.Labels{chunks.HeadSeriesRef(ref): labels.EmptyLabels()})
+	m, ok := b.gens.settled(ctx, b.Head())
+	require.False(t, ok, "the series is still in the postings")
+	require.Greater(t, m, n)
+	b.gens.PostDeletion(map[chunks.HeadSeriesRef]labels.Labels{1 << 40: labels.EmptyLabels()})
+	_, ok = b.gens.settled(ctx, b.Head())
+	require.False(t, ok, "one deletion done, the other not")
 }
 
 // The head's sorted values are reused while its series stay the same and
@@ -131,6 +160,29 @@ func TestHeadLabelValuesFollowNewSeries(t *testing.T) {
 	add("p0")
 	require.Equal(t, []string{"p0", "p1", "p2", "p3"}, values())
 	require.Equal(t, 2.0, testutil.ToFloat64(cache.misses))
+
+	// Under a matcher on another label the head answers from its postings,
+	// cached while no series comes or goes.
+	up := labels.MustNewMatcher(labels.MatchEqual, "__name__", "up")
+	matched := func() ([]string, []string) {
+		q, err := s.Querier(now-60_000, now+60_000)
+		require.NoError(t, err)
+		defer q.Close()
+		vals, _, err := q.LabelValues(context.Background(), "pod", nil, up)
+		require.NoError(t, err)
+		names, _, err := q.LabelNames(context.Background(), nil, up)
+		require.NoError(t, err)
+		return vals, names
+	}
+	vals, names := matched()
+	require.Equal(t, []string{"p0", "p1", "p2", "p3"}, vals)
+	require.Equal(t, []string{"__name__", "pod"}, names)
+	hits := testutil.ToFloat64(cache.hits)
+	matched()
+	require.Equal(t, hits+2, testutil.ToFloat64(cache.hits))
+	add("p4")
+	vals, _ = matched()
+	require.Equal(t, []string{"p0", "p1", "p2", "p3", "p4"}, vals)
 }
 
 // BenchmarkHeadLabelValues asks a 1,000-value label of 100k head series, as
@@ -148,16 +200,19 @@ func BenchmarkHeadLabelValues(b *testing.B) {
 	}
 	require.NoError(b, app.Commit())
 	db := s.b.(*dbBackend).DB
+	x := labels.MustNewMatcher(labels.MatchEqual, "__name__", "x")
 	for name, open := range map[string]func(int64, int64) (storage.Querier, error){"cached": s.Querier, "direct": db.Querier} {
-		b.Run(name, func(b *testing.B) {
-			for b.Loop() {
-				q, err := open(now-60_000, now+60_000)
-				require.NoError(b, err)
-				vals, _, err := q.LabelValues(context.Background(), "instance", nil)
-				require.NoError(b, err)
-				require.Len(b, vals, 1000)
-				q.Close()
-			}
-		})
+		for match, ms := range map[string][]*labels.Matcher{"": nil, "/match": {x}} {
+			b.Run(name+match, func(b *testing.B) {
+				for b.Loop() {
+					q, err := open(now-60_000, now+60_000)
+					require.NoError(b, err)
+					vals, _, err := q.LabelValues(context.Background(), "instance", nil, ms...)
+					require.NoError(b, err)
+					require.Len(b, vals, 1000)
+					q.Close()
+				}
+			})
+		}
 	}
 }

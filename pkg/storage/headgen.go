@@ -1,0 +1,104 @@
+package storage
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/tsdb/chunks"
+	"github.com/prometheus/prometheus/tsdb/index"
+)
+
+// headGen numbers the states of the head's set of series, so that an answer
+// computed from the head's postings (label values and names under
+// matchers) can be reused while no series came or went. It is one of the
+// head's series lifecycle hooks.
+//
+// The head calls PostCreation once the new series is in its postings, so a
+// number read before a computation and still the same after it names the
+// set the computation saw. PostDeletion comes before the head takes the
+// series out of its postings (tsdb's gc), so a deletion stays pending until
+// the all-series postings no longer hold it; until then nothing is reused
+// or kept. Series references are never reused.
+type headGen struct {
+	n atomic.Uint64
+
+	mu      sync.Mutex
+	pending []storage.SeriesRef // one series of each deletion not yet seen done
+}
+
+func (g *headGen) PreCreation(labels.Labels) error { return nil }
+
+func (g *headGen) PostCreation(labels.Labels) { g.n.Add(1) }
+
+// PostDeletion is called for each of the head's stripes, mostly with none
+// deleted. The series of one call leave the postings together.
+func (g *headGen) PostDeletion(deleted map[chunks.HeadSeriesRef]labels.Labels) {
+	for ref := range deleted {
+		g.mu.Lock()
+		g.pending = append(g.pending, storage.SeriesRef(ref))
+		g.mu.Unlock()
+		g.n.Add(1)
+		return
+	}
+}
+
+// settled returns the number of the head's current set of series, and
+// whether that set is what its postings show: false while a deletion is
+// still being applied.
+func (g *headGen) settled(ctx context.Context, head *tsdb.Head) (uint64, bool) {
+	n := g.n.Load()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.pending) == 0 {
+		return n, true
+	}
+	ir, err := head.Index()
+	if err != nil {
+		return n, false
+	}
+	defer ir.Close()
+	name, value := index.AllPostingsKey()
+	all, err := ir.Postings(ctx, name, value)
+	if err != nil {
+		return n, false
+	}
+	slices.Sort(g.pending)
+	keep := g.pending[:0]
+	for _, ref := range g.pending {
+		// Seek moves forward only: the references are in order.
+		if all.Seek(ref) && all.At() == ref {
+			keep = append(keep, ref)
+		}
+	}
+	g.pending = keep
+	return n, len(keep) == 0
+}
+
+// lifecycles calls each of the head's series lifecycle hooks in turn.
+type lifecycles []tsdb.SeriesLifecycleCallback
+
+func (ls lifecycles) PreCreation(lset labels.Labels) error {
+	for _, l := range ls {
+		if err := l.PreCreation(lset); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (ls lifecycles) PostCreation(lset labels.Labels) {
+	for _, l := range ls {
+		l.PostCreation(lset)
+	}
+}
+
+func (ls lifecycles) PostDeletion(deleted map[chunks.HeadSeriesRef]labels.Labels) {
+	for _, l := range ls {
+		l.PostDeletion(deleted)
+	}
+}
