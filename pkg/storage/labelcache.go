@@ -13,22 +13,26 @@ import (
 	"github.com/prometheus/prometheus/util/annotations"
 )
 
-// labelCache keeps the label names and values of the persisted blocks a
-// query range covers, merged and sorted, so a dashboard asking for its
-// variables again does not merge the same sorted lists of a day of 2h
-// blocks on every load (Prometheus does; a head alone never had to). A
-// block never changes once written, and a block's label values do not
-// depend on the queried time range, so the merged answer of a set of
-// blocks, a label and matchers holds for as long as those blocks exist:
-// the key names the blocks, and compaction or retention changes it.
+// labelCache keeps label names and values answers, so a dashboard asking
+// for its variables again gets them without the work, and always exactly
+// what the DB's own querier answers.
 //
-// The head does change, so it is asked every time; what the cache saves
-// there is the sort. The head hands out a label's values in the order it
-// holds them, which only changes when its series do, and sorting them took
-// a third of a label values request at 100k series. The cache keeps the
-// head's last list with its sorted copy and hands the copy out while the
-// head's list is the same, element by element: exact, whatever the head
-// did in between, with no hook into when its series come and go.
+// Persisted blocks: the merged and sorted answer of the blocks a range
+// covers, so a day of 2h blocks is not merged again on every load
+// (Prometheus does; a head alone never had to). A block never changes once
+// written and its label values do not depend on the queried range, so the
+// answer for a set of blocks, a label and matchers holds for as long as
+// those blocks exist: the key names the blocks, and compaction or retention
+// changes it.
+//
+// The head changes. Under matchers on other labels it answers from its
+// postings, and that answer is kept with the number of the head's set of
+// series it was computed from (headgen.go). Otherwise it answers from its
+// lists of names and values: names are asked every time (a handful), and a
+// label's values, handed out in the order the head holds them, are kept
+// beside their sorted copy, which is reused while the head's list is the
+// same element by element (sorting took a third of a label values request
+// at 100k series).
 type labelCache struct {
 	mu      sync.Mutex
 	entries map[string]labelEntry
@@ -55,11 +59,11 @@ func newLabelCache(reg prometheus.Registerer) *labelCache {
 		max:     labelCacheBytes,
 		hits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "miniprom_tsdb_label_cache_hits_total",
-			Help: "Label name and value lookups answered from the cache (merged blocks, or the head's sorted values).",
+			Help: "Label name and value lookups answered from the cache (persisted blocks' merged answers, the head's answers while its series stay the same, or its sorted values).",
 		}),
 		misses: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "miniprom_tsdb_label_cache_misses_total",
-			Help: "Label name and value lookups that merged the blocks or sorted the head's values.",
+			Help: "Label name and value lookups the cache could not answer.",
 		}),
 	}
 	if reg != nil {
