@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -140,6 +141,10 @@ type labelQuerier struct {
 
 	q   storage.Querier
 	err error
+
+	// afterView, in tests, runs between looking at what the DB holds and
+	// reading it.
+	afterView func()
 }
 
 func (q *labelQuerier) querier() (storage.Querier, error) {
@@ -162,6 +167,37 @@ func (q *labelQuerier) Close() error {
 		return q.q.Close()
 	}
 	return nil
+}
+
+// SearchLabelNames and SearchLabelValues are the DB's querier's: upstream's
+// search API (--enable-feature=search-api) answers only from a
+// storage.Searcher, which the DB's querier always is.
+func (q *labelQuerier) SearchLabelNames(ctx context.Context, hints *storage.SearchHints, ms ...*labels.Matcher) storage.SearchResultSet {
+	s, err := q.searcher()
+	if err != nil {
+		return storage.ErrSearchResultSet(err)
+	}
+	return s.SearchLabelNames(ctx, hints, ms...)
+}
+
+func (q *labelQuerier) SearchLabelValues(ctx context.Context, name string, hints *storage.SearchHints, ms ...*labels.Matcher) storage.SearchResultSet {
+	s, err := q.searcher()
+	if err != nil {
+		return storage.ErrSearchResultSet(err)
+	}
+	return s.SearchLabelValues(ctx, name, hints, ms...)
+}
+
+func (q *labelQuerier) searcher() (storage.Searcher, error) {
+	dq, err := q.querier()
+	if err != nil {
+		return nil, err
+	}
+	s, ok := dq.(storage.Searcher)
+	if !ok {
+		return nil, fmt.Errorf("search not supported by the DB's querier %T", dq)
+	}
+	return s, nil
 }
 
 func (q *labelQuerier) LabelValues(ctx context.Context, name string, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
@@ -192,17 +228,11 @@ func (q *labelQuerier) labels(ctx context.Context, what string, hints *storage.L
 		// With a limit each part may return any values of its own before
 		// the merge cuts them; out-of-order data joins the head's answer
 		// in ways only the DB's querier knows. Ask it.
-		dq, err := q.querier()
-		if err != nil {
-			return nil, nil, err
-		}
-		return ask(dq, hints)
+		return q.askDB(ask, hints)
 	}
-	var blocks []*tsdb.Block
-	for _, b := range q.db.Blocks() {
-		if b.OverlapsClosedInterval(q.mint, q.maxt) {
-			blocks = append(blocks, b)
-		}
+	blocks, withHead := q.view(head)
+	if q.afterView != nil {
+		q.afterView()
 	}
 	var parts [][]string
 	var ws annotations.Annotations
@@ -211,22 +241,26 @@ func (q *labelQuerier) labels(ctx context.Context, what string, hints *storage.L
 		if err != nil {
 			// A block may have been compacted away since the list was
 			// taken; the DB's querier holds its blocks while it reads.
-			dq, err := q.querier()
-			if err != nil {
-				return nil, nil, err
-			}
-			return ask(dq, hints)
+			return q.askDB(ask, hints)
 		}
 		ws.Merge(w)
 		parts = append(parts, vals)
 	}
-	if q.maxt >= head.MinTime() {
+	if withHead {
 		vals, w, err := q.headLabels(ctx, head, what, ms, ask, unsorted)
 		ws.Merge(w)
 		if err != nil {
 			return nil, ws, err
 		}
 		parts = append(parts, vals)
+	}
+	// The DB's querier takes its blocks and its head together, and a
+	// truncation waits for it. Here a compaction may have moved series from
+	// the head into a new block, dropping them from the head, after the
+	// blocks were listed: the answer would miss them. So the parts must
+	// still be what the DB's querier would merge.
+	if again, headAgain := q.view(head); headAgain != withHead || !sameBlocks(blocks, again) {
+		return q.askDB(ask, hints)
 	}
 	var out []string
 	switch len(parts) {
@@ -238,6 +272,44 @@ func (q *labelQuerier) labels(ctx context.Context, what string, hints *storage.L
 		out = mergeSorted(parts[0], parts[1])
 	}
 	return out, ws, nil
+}
+
+// askDB asks the DB's own querier.
+func (q *labelQuerier) askDB(ask func(storage.LabelQuerier, *storage.LabelHints) ([]string, annotations.Annotations, error), hints *storage.LabelHints) ([]string, annotations.Annotations, error) {
+	dq, err := q.querier()
+	if err != nil {
+		return nil, nil, err
+	}
+	return ask(dq, hints)
+}
+
+// view is what the DB's querier would merge for the range now: the blocks
+// overlapping it, and whether the head takes part. While the head is being
+// truncated after a compaction (it waits for queries reading what it
+// drops), the DB's querier leaves it out of a range wholly before the
+// truncation point, which the new block answers for
+// (Head.IsQuerierCollidingWithTruncation); the head answers with all its
+// series whatever their times, so keeping it would add the later ones. The
+// head is looked at before the blocks are listed: a truncation starts only
+// once its block is listed.
+func (q *labelQuerier) view(head *tsdb.Head) ([]*tsdb.Block, bool) {
+	withHead := q.maxt >= head.MinTime()
+	if withHead {
+		if drop, reopen, _ := head.IsQuerierCollidingWithTruncation(q.mint, q.maxt); drop && !reopen {
+			withHead = false
+		}
+	}
+	var blocks []*tsdb.Block
+	for _, b := range q.db.Blocks() {
+		if b.OverlapsClosedInterval(q.mint, q.maxt) {
+			blocks = append(blocks, b)
+		}
+	}
+	return blocks, withHead
+}
+
+func sameBlocks(a, b []*tsdb.Block) bool {
+	return slices.EqualFunc(a, b, func(x, y *tsdb.Block) bool { return x.Meta().ULID == y.Meta().ULID })
 }
 
 // headLabels is the head's sorted answer for the range.

@@ -216,3 +216,143 @@ func BenchmarkHeadLabelValues(b *testing.B) {
 		}
 	}
 }
+
+// Upstream's search API (--enable-feature=search-api) answers only from a
+// storage.Searcher, which the DB's querier always is: the cached querier
+// must be one too, and answer as the DB's does.
+func TestLabelQuerierSearches(t *testing.T) {
+	s, err := Open(promslog.NewNopLogger(), nil, Options{MemoryDir: storagetest.MemoryDir(t), Retention: time.Hour})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	now := time.Now().UnixMilli()
+	app := s.Appender(context.Background())
+	for _, p := range []string{"b", "a", "c"} {
+		_, err := app.Append(0, labels.FromStrings("__name__", "up", "pod", p), now, 1)
+		require.NoError(t, err)
+	}
+	require.NoError(t, app.Commit())
+	q, err := s.Querier(now-60_000, now+60_000)
+	require.NoError(t, err)
+	defer q.Close()
+	searcher, ok := q.(storage.Searcher)
+	require.True(t, ok, "the cached querier is no storage.Searcher")
+	collect := func(rs storage.SearchResultSet) []string {
+		defer rs.Close()
+		var vals []string
+		for rs.Next() {
+			vals = append(vals, rs.At().Value)
+		}
+		require.NoError(t, rs.Err())
+		return vals
+	}
+	up := labels.MustNewMatcher(labels.MatchEqual, "__name__", "up")
+	require.Equal(t, []string{"a", "b", "c"}, collect(searcher.SearchLabelValues(context.Background(), "pod", &storage.SearchHints{}, up)))
+	require.Equal(t, []string{"__name__", "pod"}, collect(searcher.SearchLabelNames(context.Background(), &storage.SearchHints{})))
+}
+
+// While the head is truncated after a compaction (the truncation waits for
+// queries reading the part it drops), the DB's querier leaves the head out of
+// a range wholly before the truncation point: the new block answers for it.
+// The cached querier must not add the head's series that came later.
+func TestLabelCacheDuringHeadTruncation(t *testing.T) {
+	s, err := Open(promslog.NewNopLogger(), nil, Options{MemoryDir: storagetest.MemoryDir(t), Retention: 30 * 24 * time.Hour})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	db := s.b.(*dbBackend).DB
+	start := time.Now().Add(-12 * time.Hour).Truncate(2 * time.Hour).UnixMilli()
+	app := s.Appender(context.Background())
+	for ts := start; ts < start+4*3_600_000; ts += 60_000 {
+		l := labels.FromStrings("__name__", "up", "pod", "early")
+		if ts >= start+2*3_600_000 {
+			l = labels.FromStrings("__name__", "up", "pod", "late", "late", "yes")
+		}
+		_, err := app.Append(0, l, ts, 1)
+		require.NoError(t, err)
+	}
+	require.NoError(t, app.Commit())
+
+	// An open query over the first hour holds the truncation back.
+	mint, maxt := start, start+60_000
+	holder, err := db.Querier(mint, maxt)
+	require.NoError(t, err)
+	compacted := make(chan error, 1)
+	go func() { compacted <- s.Compact(context.Background()) }()
+	t.Cleanup(func() {
+		holder.Close()
+		require.NoError(t, <-compacted)
+	})
+	require.Eventually(t, func() bool {
+		drop, _, _ := db.Head().IsQuerierCollidingWithTruncation(mint, maxt)
+		return drop
+	}, 10*time.Second, 10*time.Millisecond)
+
+	ctx := context.Background()
+	up := labels.MustNewMatcher(labels.MatchEqual, "__name__", "up")
+	for _, ms := range [][]*labels.Matcher{nil, {up}} {
+		for range 2 { // computed, then from the cache
+			cached, err := s.Querier(mint, maxt)
+			require.NoError(t, err)
+			direct, err := db.Querier(mint, maxt)
+			require.NoError(t, err)
+			want, _, err := direct.LabelValues(ctx, "pod", nil, ms...)
+			require.NoError(t, err)
+			require.Equal(t, []string{"early"}, want)
+			got, _, err := cached.LabelValues(ctx, "pod", nil, ms...)
+			require.NoError(t, err)
+			wantNames, _, err := direct.LabelNames(ctx, nil, ms...)
+			require.NoError(t, err)
+			gotNames, _, err := cached.LabelNames(ctx, nil, ms...)
+			require.NoError(t, err)
+			cached.Close()
+			direct.Close()
+			require.Equal(t, want, got, "values under %v", ms)
+			require.Equal(t, wantNames, gotNames, "names under %v", ms)
+		}
+	}
+}
+
+// A compaction between listing the blocks and reading the head moves the
+// head's early series into a block the list does not hold, and drops them
+// from the head: the answer must still have them, as the DB's has.
+func TestLabelCacheCompactionBetweenBlocksAndHead(t *testing.T) {
+	s, err := Open(promslog.NewNopLogger(), nil, Options{MemoryDir: storagetest.MemoryDir(t), Retention: 30 * 24 * time.Hour})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	b := s.b.(*dbBackend)
+	start := time.Now().Add(-12 * time.Hour).Truncate(2 * time.Hour).UnixMilli()
+	up := labels.MustNewMatcher(labels.MatchEqual, "__name__", "up")
+	ctx := context.Background()
+	for i, ms := range [][]*labels.Matcher{nil, {up}} {
+		// Each round fills a fresh 4h for the compaction to cut in two.
+		from := start + int64(i)*4*3_600_000
+		app := s.Appender(ctx)
+		for ts := from; ts < from+4*3_600_000; ts += 60_000 {
+			l := labels.FromStrings("__name__", "up", "pod", fmt.Sprint("early", i))
+			if ts >= from+2*3_600_000 {
+				l = labels.FromStrings("__name__", "up", "pod", fmt.Sprint("late", i))
+			}
+			_, err := app.Append(0, l, ts, 1)
+			require.NoError(t, err)
+		}
+		require.NoError(t, app.Commit())
+
+		mint, maxt := from, from+60_000
+		q, err := b.Querier(mint, maxt)
+		require.NoError(t, err)
+		lq := q.(*labelQuerier)
+		lq.afterView = func() {
+			lq.afterView = nil
+			require.NoError(t, s.Compact(ctx))
+		}
+		got, _, err := lq.LabelValues(ctx, "pod", nil, ms...)
+		require.NoError(t, err)
+		require.NoError(t, q.Close())
+		direct, err := b.DB.Querier(mint, maxt)
+		require.NoError(t, err)
+		want, _, err := direct.LabelValues(ctx, "pod", nil, ms...)
+		require.NoError(t, err)
+		require.NoError(t, direct.Close())
+		require.Equal(t, []string{fmt.Sprint("early", i)}, want)
+		require.Equal(t, want, got, "values under %v", ms)
+	}
+}
