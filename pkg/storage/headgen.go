@@ -36,24 +36,28 @@ func (g *headGen) PreCreation(labels.Labels) error { return nil }
 func (g *headGen) PostCreation(labels.Labels) { g.n.Add(1) }
 
 // PostDeletion is called for each of the head's stripes, mostly with none
-// deleted. The series of one call leave the postings together.
+// deleted. The series of one call leave the postings together. The number
+// moves with the pending deletion under the lock, so that settled never
+// sees a number counting a deletion whose series it does not check.
 func (g *headGen) PostDeletion(deleted map[chunks.HeadSeriesRef]labels.Labels) {
 	for ref := range deleted {
 		g.mu.Lock()
 		g.pending = append(g.pending, storage.SeriesRef(ref))
-		g.mu.Unlock()
 		g.n.Add(1)
+		g.mu.Unlock()
 		return
 	}
 }
 
 // settled returns the number of the head's current set of series, and
 // whether that set is what its postings show: false while a deletion is
-// still being applied.
+// still being applied. The number is read under the lock: read before it,
+// a deletion could be announced and applied in between, and the number,
+// not counting it, would name the set from before it as settled.
 func (g *headGen) settled(ctx context.Context, head *tsdb.Head) (uint64, bool) {
-	n := g.n.Load()
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	n := g.n.Load()
 	if len(g.pending) == 0 {
 		return n, true
 	}
