@@ -11,6 +11,7 @@ import {
   parseDuration,
   parseSampleValue,
   parseTime,
+  parseValue,
 } from './format';
 
 // vite.config.ts runs the tests with TZ=Asia/Kolkata (UTC+05:30, no DST), so
@@ -140,6 +141,16 @@ describe('parseSampleValue', () => {
     ['+Inf', null],
     ['-Inf', null],
   ])('%s', (s, want) => expect(parseSampleValue(s)).toBe(want));
+});
+
+describe('parseValue', () => {
+  it.each([
+    ['1.5', 1.5],
+    ['0.1', 0.1],
+    ['+Inf', Infinity],
+    ['-Inf', -Infinity],
+    ['NaN', NaN],
+  ])('%s', (s, want) => expect(parseValue(s)).toBe(want));
 });
 
 describe('formatTicks', () => {

@@ -153,6 +153,14 @@ export function formatCount(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** parseValue reads a float as the API writes it, infinities included:
+ * JavaScript's Number reads "+Inf" and "-Inf" as NaN. */
+export function parseValue(s: string): number {
+  if (s === '+Inf' || s === 'Inf') return Infinity;
+  if (s === '-Inf') return -Infinity;
+  return Number(s);
+}
+
 /** parseSampleValue reads a sample value as the API writes it ("1.5",
  * "NaN", "+Inf"); uPlot draws only finite numbers, so others become null. */
 export function parseSampleValue(s: string): number | null {

@@ -19,6 +19,15 @@ describe('sortRows', () => {
     ['label descending', { by: 'label', name: 'job', desc: true } as const, ['d', 'c', 'b', 'a']],
   ])('%s', (_n, key, want) => expect(jobs(sortRows(vec, key))).toEqual(want));
 
+  it('sorts +Inf above and -Inf below every finite value', () => {
+    const inf: InstantSample[] = [
+      { metric: { job: 'big' }, value: [100, '+Inf'] },
+      { metric: { job: 'one' }, value: [100, '1'] },
+      { metric: { job: 'small' }, value: [100, '-Inf'] },
+    ];
+    expect(jobs(sortRows(inf, { by: 'value', desc: true }))).toEqual(['big', 'one', 'small']);
+  });
+
   it('leaves the input alone', () => {
     sortRows(vec, { by: 'value', desc: true });
     expect(vec[0].metric.job).toBe('b');

@@ -1,6 +1,7 @@
 // The Table tab's CSV export and its sort orders: pure functions over query
 // results, covered by csv.test.ts.
 
+import { parseValue } from '../format';
 import type { Labels } from '../labels';
 import type { Histogram, InstantSample, QueryData, RangeSeries } from './types';
 
@@ -16,7 +17,7 @@ function rowValue(r: Row): number {
   else if ('histogram' in r && r.histogram) v = r.histogram[1].count;
   else if ('values' in r && r.values?.length) v = r.values[r.values.length - 1][1];
   else if ('histograms' in r && r.histograms?.length) v = r.histograms[r.histograms.length - 1][1].count;
-  const n = v === undefined ? NaN : Number(v);
+  const n = v === undefined ? NaN : parseValue(v);
   return Number.isNaN(n) ? -Infinity : n;
 }
 

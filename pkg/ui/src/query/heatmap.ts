@@ -3,7 +3,7 @@
 // chart, only when a range result holds native histograms.
 
 import { h, replace } from '../dom';
-import { formatNumber, formatTimeMs } from '../format';
+import { formatNumber, formatTimeMs, parseValue } from '../format';
 import { seriesName } from '../labels';
 import { cssVar } from '../settings';
 import { bucketRange } from './table';
@@ -28,7 +28,8 @@ const top = 8;
 export function bucketRows(s: RangeSeries): Bucket[] {
   const seen = new Map<string, Bucket>();
   for (const [, hg] of s.histograms ?? []) for (const b of hg.buckets ?? []) seen.set(`${b[0]}|${b[1]}|${b[2]}`, b);
-  return [...seen.values()].sort((a, b) => Number(a[1]) - Number(b[1]) || Number(a[2]) - Number(b[2]));
+  // Custom buckets run from -Inf and up to +Inf.
+  return [...seen.values()].sort((a, b) => parseValue(a[1]) - parseValue(b[1]) || parseValue(a[2]) - parseValue(b[2]));
 }
 
 export function drawHeatmap(el: HTMLElement, series: RangeSeries[], o: HeatmapOptions): { destroy(): void } {
@@ -87,9 +88,11 @@ export function drawHeatmap(el: HTMLElement, series: RangeSeries[], o: HeatmapOp
         // Log scale: a bucket with a tenth of the peak still shows.
         const a = max > 0 ? 0.12 + 0.88 * (Math.log1p(v) / Math.log1p(max)) : 0;
         ctx.fillStyle = `hsla(${hue}, ${a.toFixed(3)})`;
-        // Whole pixels, overlapping by one, so neighbouring cells leave no seams.
+        // Whole pixels from one cell's edge to the next's: no gaps between
+        // neighbours, and no overlap, which the translucent fill would darken into seams.
         const x0 = Math.floor(left + i * w);
-        ctx.fillRect(x0, Math.floor(y), Math.ceil(left + (i + 1) * w) - x0 + 1, Math.ceil(rowH));
+        const y0 = Math.floor(y);
+        ctx.fillRect(x0, y0, Math.floor(left + (i + 1) * w) - x0, Math.floor(y + rowH) - y0);
       }
     });
     ctx.fillStyle = fg;
@@ -97,19 +100,28 @@ export function drawHeatmap(el: HTMLElement, series: RangeSeries[], o: HeatmapOp
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
     const every = Math.max(1, Math.ceil(rows.length / Math.floor(plotH / 16)));
+    const yLabels: string[] = [];
     rows.forEach((b, r) => {
-      if (r % every === 0) ctx.fillText(`≤ ${formatNumber(Number(b[2]))}`, left - 6, top + plotH - (r + 0.5) * rowH);
+      if (r % every !== 0) return;
+      yLabels.push(formatNumber(parseValue(b[2])));
+      ctx.fillText(`≤ ${yLabels[yLabels.length - 1]}`, left - 6, top + plotH - (r + 0.5) * rowH);
     });
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
     const labels = Math.max(2, Math.floor(plotW / 140));
+    const xLabels: string[] = [];
     for (let k = 0; k <= labels; k++) {
       const t = o.start + ((o.end - o.start) * k) / labels;
       // The last label ends at the plot's edge instead of running past the canvas.
       ctx.textAlign = k === labels ? 'right' : 'center';
-      ctx.fillText(formatTimeMs(t, o.utc).slice(11, 19), left + (plotW * k) / labels, top + plotH + 6);
+      xLabels.push(formatTimeMs(t, o.utc).slice(11, 19));
+      ctx.fillText(xLabels[k], left + (plotW * k) / labels, top + plotH + 6);
     }
     el.dataset.buckets = String(rows.length);
+    // The canvas's text is out of a test's reach; the drawn bucket bounds
+    // (lowest first) and times are kept beside it, as the graph's y ticks are.
+    el.dataset.yLabels = yLabels.join(' ');
+    el.dataset.xLabels = xLabels.join(' ');
     cells = { rows, n, w, rowH, values };
   };
 
