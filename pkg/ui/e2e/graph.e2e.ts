@@ -2,14 +2,16 @@
 // readable axes, the resolution input, the comparison with an earlier
 // range, and the legend's filter, copy and add-a-matcher.
 
-import type { Page } from 'playwright-core';
+import type { Page, Response } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { formatNumber } from '../src/format';
 import { runs, useEnv } from './env';
+import { histogramBuckets } from './target';
 
 const param = (page: Page, key: string) => new URL(page.url()).searchParams.get(key);
 
 describe.each(runs)('at %s', (name, prefix, withRules) => {
-  const env = useEnv(name, prefix, withRules);
+  const env = useEnv(name, prefix, withRules, '', { target: true });
 
   it('zooms to a dragged range, writes it to the URL, and undoes the zoom', async () => {
     // time() has a value at every step, however young the server's data is.
@@ -96,39 +98,146 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
     const origin = new URL(env.server.base).origin;
     await env.browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
     const v = await env.visit('query?g0.expr=up&g0.tab=graph&g0.range_input=5m');
-    await v.page.locator('.legend-item').first().waitFor();
-    await v.page.locator('.legend-item .copy').first().click();
+    // up has a series per job; the self-scrape's is the one copied.
+    const self = v.page.locator('.legend-item', { has: v.page.locator('.label-pair[data-name="job"][data-value="miniprom"]') });
+    await self.waitFor();
+    await self.locator('.copy').click();
     await expect.poll(() => v.page.evaluate(() => navigator.clipboard.readText())).toMatch(/^up\{instance="127\.0\.0\.1:\d+", job="miniprom"\}$/);
-    await v.page.locator('.legend-item .label-pair[data-name="job"]').first().click();
+    await self.locator('.label-pair[data-name="job"]').click();
     await expect.poll(() => v.page.locator('.cm-content').textContent()).toBe('up{job="miniprom"}');
     await expect.poll(() => param(v.page, 'g0.expr')).toBe('up{job="miniprom"}');
     await v.done('graph-add-matcher');
   });
 
-  it('draws native histograms as a heatmap, with the bucket under the pointer', async () => {
+  it('draws a scraped histogram as a heatmap: its buckets, times, cells and the bucket under the pointer', async () => {
     const { page, done } = await env.visit('query');
-    // Synthetic: the test server's own metrics are scraped as classic histograms.
-    await page.route('**/api/v1/query_range?*', (route) => {
-      const q = new URL(route.request().url()).searchParams;
-      const [start, end, step] = ['start', 'end', 'step'].map((k) => Number(q.get(k)));
-      const histograms: [number, unknown][] = [];
-      for (let t = start, i = 0; t <= end + 1e-9; t += step, i++) {
-        const buckets = [[0, '0.1', '0.2', String(1 + (i % 3))], [0, '0.2', '0.4', '10'], [0, '0.4', '0.8', String(i)]];
-        histograms.push([t, { count: String(11 + i), sum: '3.5', buckets }]);
-      }
-      const result = [{ metric: { __name__: 'rpc_duration_seconds', job: 'api' }, histograms }];
-      return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ status: 'success', data: { resultType: 'matrix', result } }) });
-    });
-    await page.goto(`${env.server.base}query?g0.expr=rpc_duration_seconds&g0.tab=graph&g0.range_input=10m`);
-    const map = page.locator('.heatmap-box[data-buckets="3"]');
+    // The target's classic histogram, stored as a native histogram with
+    // custom buckets by the scrape, with fixed counts (target.ts).
+    const answer = page.waitForResponse((r) => r.url().includes('/api/v1/query_range?'));
+    await page.goto(`${env.server.base}query?g0.expr=e2e_request_duration_seconds&g0.tab=graph&g0.range_input=1m`);
+    const { start, end, step, series } = await rangeAnswer(await answer);
+    expect(series).toHaveLength(1);
+    const map = page.locator(`.heatmap-box[data-buckets="${histogramBuckets.length}"]`);
     await map.waitFor();
     expect(await page.locator('.chart').count()).toBe(0);
+    expect(await map.locator('.muted').first().textContent()).toMatch(/^e2e_request_duration_seconds\{instance="127\.0\.0\.1:\d+", job="e2e"\}$/);
+    expect(await map.getAttribute('data-y-labels')).toBe(histogramBuckets.map(([le]) => le).join(' '));
+    const times = (await map.getAttribute('data-x-labels'))!.split(' ');
+    expect(times[0]).toBe(utcClock(start));
+    expect(times.at(-1)).toBe(utcClock(end));
+
+    // A column is drawn exactly where the answer has a histogram, every
+    // bucket in it, darker for a fuller bucket.
+    const n = Math.floor((end - start) / step) + 1;
+    const drawn = new Set(series[0].histograms!.map(([t]) => Math.round((t * 1000 - start) / step)));
+    expect(drawn.size).toBeGreaterThan(0);
+    const alphas = await cellAlphas(page, n, histogramBuckets.length);
+    alphas.forEach((col, i) => expect({ i, drawn: col.every((a) => a > 0) }).toEqual({ i, drawn: drawn.has(i) }));
+    alphas.forEach((col, i) => expect({ i, blank: col.every((a) => a === 0) }).toEqual({ i, blank: !drawn.has(i) }));
+    const last = alphas[n - 1];
+    const byCount = histogramBuckets.map(([, c], r) => ({ c, r })).sort((a, b) => a.c - b.c);
+    const byAlpha = last.map((a, r) => ({ a, r })).sort((a, b) => a.a - b.a);
+    expect(byAlpha.map((x) => x.r)).toEqual(byCount.map((x) => x.r));
+    // Neighbouring cells of a bucket neither leave gaps nor overlap into darker seams.
+    const first = Math.min(...drawn);
+    // The lowest bucket, as a translucent one shows an overlap.
+    expect(new Set(await rowAlphas(page, first / n, 0, histogramBuckets.length))).toEqual(new Set([last[0]]));
+
+    // The middle row of five is the (0.2, 0.4] bucket, 10 at every step;
+    // hover the newest column, which the scrapes have filled.
     const box = (await page.locator('.heatmap canvas').boundingBox())!;
-    // The middle row of three is the (0.2, 0.4] bucket, 10 at every step.
-    const plotTop = box.y + 8;
-    const plotH = box.height - 8 - 34;
-    await page.mouse.move(box.x + box.width / 2, plotTop + plotH / 2);
+    const plotW = box.width - heatmapLeft - 10;
+    const plotH = box.height - heatmapTop - heatmapBottom;
+    const x = box.x + heatmapLeft + plotW * ((n - 0.5) / n);
+    await page.mouse.move(x, box.y + heatmapTop + plotH / 2);
     await expect.poll(() => page.locator('.heatmap .graph-tooltip').textContent()).toContain('10 in (0.2, 0.4]');
+    await page.mouse.move(x, box.y + heatmapTop + plotH * 0.1);
+    await expect.poll(() => page.locator('.heatmap .graph-tooltip').textContent()).toContain('2 in (0.8, +Inf]');
     await done('graph-heatmap');
   });
+
+  it('draws the server\'s own exponential native histograms, one series at a time', async () => {
+    const { page, done } = await env.visit('query');
+    // The server's request latencies, scraped over protobuf as exponential
+    // native histograms: their buckets are whatever requests took.
+    const answer = page.waitForResponse((r) => r.url().includes('/api/v1/query_range?'));
+    const expr = 'prometheus_http_request_duration_seconds{job="native"}';
+    await page.goto(`${env.server.base}query?g0.expr=${encodeURIComponent(expr)}&g0.tab=graph&g0.range_input=1m`);
+    const { series } = await rangeAnswer(await answer);
+    expect(series.length).toBeGreaterThan(0);
+    const map = page.locator('.heatmap-box[data-buckets]');
+    await map.waitFor();
+    // The rows are the union of the series' buckets over the range.
+    const rows = (s: RangeSeries) => new Set(s.histograms!.flatMap(([, h]) => (h.buckets ?? []).map((b) => `${b[0]}|${b[1]}|${b[2]}`))).size;
+    const picker = page.getByLabel('Histogram series');
+    expect(await picker.count()).toBe(series.length > 1 ? 1 : 0);
+    const shown = series.length > 1 ? series.length - 1 : 0;
+    if (series.length > 1) {
+      expect(await picker.locator('option').count()).toBe(series.length);
+      await picker.selectOption(String(shown));
+    }
+    await expect.poll(() => map.getAttribute('data-buckets')).toBe(String(rows(series[shown])));
+    const labels = (await map.getAttribute('data-y-labels'))!.split(' ');
+    const uppers = [...new Set(series[shown].histograms!.flatMap(([, h]) => (h.buckets ?? []).map((b) => Number(b[2]))))].sort((a, b) => a - b);
+    expect(labels[0]).toBe(formatNumber(uppers[0]));
+    await done('graph-heatmap-native');
+  });
 });
+
+/** The heatmap's margins around its plot, in CSS pixels (heatmap.ts). */
+const heatmapLeft = 120;
+const heatmapTop = 8;
+const heatmapBottom = 34;
+
+type RangeSeries = { metric: Record<string, string>; histograms?: [number, { buckets?: [number, string, string, string][] }][] };
+
+/** rangeAnswer reads the range query the page sent and the server's answer. */
+async function rangeAnswer(r: Response): Promise<{ start: number; end: number; step: number; series: RangeSeries[] }> {
+  expect(r.status()).toBe(200);
+  const q = new URL(r.url()).searchParams;
+  const [start, end, step] = ['start', 'end', 'step'].map((k) => Number(q.get(k)) * 1000);
+  const body = (await r.json()) as { data: { resultType: string; result: RangeSeries[] } };
+  expect(body.data.resultType).toBe('matrix');
+  return { start, end, step, series: body.data.result };
+}
+
+/** utcClock is a time's HH:MM:SS in UTC, as the heatmap's x axis writes it. */
+const utcClock = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(11, 19);
+
+/** cellAlphas reads the canvas's opacity at the middle of every cell, by column and then row from the bottom. */
+function cellAlphas(page: Page, columns: number, rows: number): Promise<number[][]> {
+  return page.locator('.heatmap canvas').evaluate(
+    (c: HTMLCanvasElement, [columns, rows, left, top, bottom]) => {
+      const dpr = c.width / c.clientWidth;
+      const ctx = c.getContext('2d')!;
+      const plotW = c.clientWidth - left - 10;
+      const plotH = c.clientHeight - top - bottom;
+      return Array.from({ length: columns }, (_, i) =>
+        Array.from({ length: rows }, (_, r) => {
+          const x = Math.floor((left + plotW * ((i + 0.5) / columns)) * dpr);
+          const y = Math.floor((top + plotH - plotH * ((r + 0.5) / rows)) * dpr);
+          return ctx.getImageData(x, y, 1, 1).data[3];
+        }),
+      );
+    },
+    [columns, rows, heatmapLeft, heatmapTop, heatmapBottom],
+  );
+}
+
+/** rowAlphas reads the canvas's opacity along the middle of one row, from a
+ * fraction of the plot's width to its right edge. */
+function rowAlphas(page: Page, from: number, row: number, rows: number): Promise<number[]> {
+  return page.locator('.heatmap canvas').evaluate(
+    (c: HTMLCanvasElement, [from, row, rows, left, top, bottom]) => {
+      const dpr = c.width / c.clientWidth;
+      const plotW = c.clientWidth - left - 10;
+      const plotH = c.clientHeight - top - bottom;
+      const x0 = Math.ceil((left + plotW * from) * dpr) + 1;
+      const x1 = Math.floor((left + plotW) * dpr) - 1;
+      const y = Math.floor((top + plotH - plotH * ((row + 0.5) / rows)) * dpr);
+      const data = c.getContext('2d')!.getImageData(x0, y, x1 - x0, 1).data;
+      return Array.from({ length: x1 - x0 }, (_, i) => data[i * 4 + 3]);
+    },
+    [from, row, rows, heatmapLeft, heatmapTop, heatmapBottom],
+  );
+}

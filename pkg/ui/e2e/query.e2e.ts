@@ -4,12 +4,16 @@
 // its CSV download.
 
 import { readFile } from 'node:fs/promises';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { formatCount } from '../src/format';
 import { runs, useEnv } from './env';
+import { histogramBuckets, rowSeries } from './target';
 
 const expr = (page: Page) => page.locator('.cm-content').textContent();
 const param = (page: Page, key: string) => new URL(page.url()).searchParams.get(key);
+/** badges lists an Explain node's own label counts (not its children's). */
+const badges = (node: Locator) => node.locator(':scope > .node-stats .badge').allTextContents();
 
 /** run replaces the first panel's expression and presses Enter. */
 async function run(page: Page, text: string): Promise<void> {
@@ -21,7 +25,7 @@ async function run(page: Page, text: string): Promise<void> {
 }
 
 describe.each(runs)('at %s', (name, prefix, withRules) => {
-  const env = useEnv(name, prefix, withRules);
+  const env = useEnv(name, prefix, withRules, '', { target: true });
 
   it('goes Back to the previous query and Forward again', async () => {
     const { page, done } = await env.visit('query?g0.expr=vector(111)&g0.tab=table');
@@ -80,18 +84,17 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
   });
 
   it('shows more than 1,000 rows on request', async () => {
+    // The target exposes 1,500 series of e2e_row (target.ts).
     const { page, done } = await env.visit('query');
-    // Synthetic results: the test server has a handful of series.
-    const result = Array.from({ length: 1500 }, (_, i) => ({ metric: { __name__: 'many', i: String(i) }, value: [1767225600, String(i)] }));
-    await page.route('**/api/v1/query?*', (route) =>
-      route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }) }),
-    );
-    await run(page, 'many');
+    await run(page, 'e2e_row');
     const rows = page.locator('table.result tbody tr');
     await expect.poll(() => rows.count()).toBe(1000);
-    expect(await page.locator('.row-limit').textContent()).toContain('Showing the first 1,000 of 1,500 results.');
-    await page.getByRole('button', { name: 'Show all 1,500' }).click();
-    await expect.poll(() => rows.count()).toBe(1500);
+    expect(await page.locator('.row-limit').textContent()).toContain(`Showing the first 1,000 of ${formatCount(rowSeries)} results.`);
+    await page.getByRole('button', { name: `Show all ${formatCount(rowSeries)}` }).click();
+    await expect.poll(() => rows.count()).toBe(rowSeries);
+    // Every series is there once, each with its own value.
+    const values = (await page.locator('table.result tbody td:last-child').allTextContents()).map(Number).sort((a, b) => a - b);
+    expect(values).toEqual(Array.from({ length: rowSeries }, (_, i) => i));
     await done('query-row-limit');
   });
 
@@ -144,13 +147,34 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
     await expect.poll(() => root.locator(':scope > .node-head code').textContent()).toBe('* on (job)');
     const nodes = page.locator('.explain-tree li.node');
     expect(await nodes.count()).toBe(5);
-    // Every node ran: the self-scrape is one series of job="miniprom".
-    await expect.poll(() => page.locator('.explain-tree li.node[data-series="1"]').count()).toBe(5);
+    // Every node ran: up has a series per job (the self-scrape, the target
+    // and the native-histogram scrape of the server), on two addresses.
+    await expect.poll(() => page.locator('.explain-tree li.node[data-series="3"]').count()).toBe(5);
     const leaf = page.locator('li.node[data-kind="VectorSelector"]').first();
-    expect(await leaf.locator('.node-stats').textContent()).toContain('job: 1 value');
-    expect(await leaf.locator('.node-stats').textContent()).toContain('instance: 1 value');
+    expect(await badges(leaf)).toEqual(['__name__: 1 value', 'instance: 2 values', 'job: 3 values']);
     expect(param(page, 'g0.tab')).toBe('explain');
     await done('query-explain');
+  });
+
+  it('explains a quantile of the scraped histogram, bucket by bucket', async () => {
+    const expr = 'histogram_quantile(0.5, sum by (le) (e2e_request_duration_seconds_bucket))';
+    const { page, done } = await env.visit(`query?g0.expr=${encodeURIComponent(expr)}&g0.tab=explain`);
+    const root = page.locator('.explain-tree > li');
+    await expect.poll(() => root.locator(':scope > .node-head code').textContent()).toBe('histogram_quantile()');
+    expect(await page.locator('.explain-tree li.node').count()).toBe(4);
+    const node = (kind: string) => page.locator(`li.node[data-kind="${kind}"]`);
+    // One series per bucket of the target's histogram, summed into one per le, into one quantile.
+    const buckets = histogramBuckets.length;
+    await expect.poll(() => node('VectorSelector').getAttribute('data-series')).toBe(String(buckets));
+    await expect.poll(() => node('AggregateExpr').getAttribute('data-series')).toBe(String(buckets));
+    await expect.poll(() => root.getAttribute('data-series')).toBe('1');
+    expect(await badges(node('VectorSelector'))).toEqual(['__name__: 1 value', 'instance: 1 value', 'job: 1 value', `le: ${buckets} values`]);
+    expect(await badges(node('AggregateExpr'))).toEqual([`le: ${buckets} values`]);
+    expect(await badges(root)).toEqual([]);
+    expect(await node('VectorSelector').locator('.node-result').textContent()).toMatch(new RegExp(`^${buckets} series · `));
+    await expect.poll(() => node('NumberDurationLiteral').locator('.node-result').textContent()).toMatch(/^scalar 0\.5 · /);
+    expect(await node('NumberDurationLiteral').locator('code').textContent()).toBe('0.5');
+    await done('query-explain-histogram');
   });
 
   it('finds a metric in the explorer and inserts a selector from its labels', async () => {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { startFront } from './front';
+import { startTarget } from './target';
 
 const uiDir = resolve(import.meta.dirname, '..');
 
@@ -102,7 +103,38 @@ const rules = `groups:
           description: stays inactive for the e2e tests
 `;
 
-export async function startServer(prefix: string, opts: { rules?: boolean; pageTitle?: string } = {}): Promise<Server> {
+/** The scrape jobs of the runs started with a target: the test's own target
+ * (target.ts), its classic histogram kept as such and also stored as a native
+ * histogram with custom buckets; and the server's own request latencies as
+ * exponential native histograms, which only a protobuf scrape carries. */
+function targetJobs(targetAddr: string, serverAddr: string, prefix: string, cert: string): string[] {
+  return [
+    '  - job_name: e2e',
+    '    scheme: https',
+    '    tls_config:',
+    `      ca_file: ${cert}`,
+    '    convert_classic_histograms_to_nhcb: true',
+    '    always_scrape_classic_histograms: true',
+    '    static_configs:',
+    `      - targets: ['${targetAddr}']`,
+    '  - job_name: native',
+    '    scheme: https',
+    `    metrics_path: ${prefix}/metrics`,
+    '    scrape_native_histograms: true',
+    '    tls_config:',
+    `      ca_file: ${cert}`,
+    '    static_configs:',
+    `      - targets: ['${serverAddr}']`,
+    '    metric_relabel_configs:',
+    '      - source_labels: [__name__]',
+    '        regex: prometheus_http_request_duration_seconds',
+    '        action: keep',
+  ];
+}
+
+/** startServer starts the server; with opts.target also a scrape target
+ * (target.ts) and the jobs that scrape it (targetJobs). */
+export async function startServer(prefix: string, opts: { rules?: boolean; pageTitle?: string; target?: boolean } = {}): Promise<Server> {
   const bin = binary();
   if (!existsSync(bin)) throw new Error(`no server binary at ${bin}: run "make build" or set MINIPROM_BIN`);
   const dir = await mkdtemp(join(tmpdir(), 'miniprom-e2e-'));
@@ -113,6 +145,7 @@ export async function startServer(prefix: string, opts: { rules?: boolean; pageT
     '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
   ]);
   const ca = await readFile(cert, 'utf8');
+  const target = opts.target ? await startTarget(ca, await readFile(key, 'utf8')) : undefined;
   const port = await freePort();
   const addr = `127.0.0.1:${port}`;
   const isPrometheus = basename(bin) === 'prometheus';
@@ -142,6 +175,7 @@ export async function startServer(prefix: string, opts: { rules?: boolean; pageT
     '      - source_labels: [__address__]',
     "        regex: 'dropped\\..*'",
     '        action: drop',
+    ...(target ? targetJobs(target.addr, serverAddr, prefix, cert) : []),
     '',
   ].join('\n');
   await writeFile(configFile, config);
@@ -178,6 +212,7 @@ export async function startServer(prefix: string, opts: { rules?: boolean; pageT
     async stop() {
       front?.closeAllConnections();
       front?.close();
+      target?.close();
       if (proc.exitCode === null) {
         proc.kill('SIGTERM');
         const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
