@@ -23,6 +23,8 @@
 //     holds is where it was when the answer was evaluated, so retention
 //     dropping samples never leaves a stale step behind.
 //
-// An evaluation that fails or carries annotations is answered by evaluating
-// the whole range uncached, so errors and warnings are exactly the engine's.
+// An evaluation that fails or carries warnings is answered by evaluating the
+// whole range uncached, so errors and warnings are exactly the engine's.
+// Informational annotations (rate() of a name not ending in _total carries
+// one) are kept with the cached steps: see infoOnly in engine.go.
 package querycache

@@ -2,7 +2,9 @@ package querycache
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/util/annotations"
 	"github.com/prometheus/prometheus/util/stats"
 )
 
@@ -44,6 +47,11 @@ type Engine struct {
 
 	queries *prometheus.CounterVec
 	steps   *prometheus.CounterVec
+
+	// trustEvaluatedAnnotationsForTest skips the check that the evaluated
+	// pieces' annotations include the cached extent's, so the property
+	// test can show it matters.
+	trustEvaluatedAnnotationsForTest bool
 }
 
 // Results of a range query as the cache saw it.
@@ -199,10 +207,10 @@ func (q *query) Exec(ctx context.Context) *promql.Result {
 }
 
 // execMiss evaluates the whole range as the engine would without the cache
-// and caches the final steps of an answer without annotations.
+// and caches the final steps of an answer without errors or warnings.
 func (q *query) execMiss(ctx context.Context, gen uint64, cutoff, oldest int64, old *extent) *promql.Result {
 	res := q.Query.Exec(ctx)
-	if res.Err != nil || len(res.Warnings) > 0 {
+	if res.Err != nil || !infoOnly(res.Warnings) {
 		q.e.queries.WithLabelValues(resultBypass).Inc()
 		return res
 	}
@@ -213,24 +221,45 @@ func (q *query) execMiss(ctx context.Context, gen uint64, cutoff, oldest int64, 
 	q.e.queries.WithLabelValues(resultMiss).Inc()
 	q.e.steps.WithLabelValues(resultMiss).Add(float64((q.end-q.start)/q.step + 1))
 	// The engine recycles the answer's memory when the query is closed.
-	q.remember(mat, gen, cutoff, oldest, old, ownedCopy)
+	q.remember(mat, res.Warnings, gen, cutoff, oldest, old, ownedCopy)
 	return res
+}
+
+// infoOnly reports whether every annotation is informational. The cache
+// keeps answers with those (rate() of a name not ending in _total always
+// carries one) on this ground: the engine adds an annotation when some
+// series at some step meets its condition, so the annotations of a range
+// are the union of those of its steps. An answer stitched from cached
+// steps and evaluated ones is served with the evaluated pieces'
+// annotations only when they include all the cached extent was evaluated
+// with; then they are exactly the whole range's. Warnings, which include
+// storage's (remote read), are the engine's to give for the whole range.
+func infoOnly(annos annotations.Annotations) bool {
+	for _, err := range annos {
+		if !errors.Is(err, annotations.PromQLInfo) {
+			return false
+		}
+	}
+	return true
 }
 
 // execPartial answers from the cached steps in [from, to] and evaluates the
 // steps before and after. It reports false when the answer must come from
-// a whole uncached evaluation instead: a piece failed or carried
-// annotations (whose text and order are the engine's to give), or the cache
-// was invalidated meanwhile.
+// a whole uncached evaluation instead: a piece failed or carried warnings,
+// the evaluated pieces' annotations do not include the cached extent's (so
+// the cached steps' own are unknown), or the cache was invalidated
+// meanwhile.
 func (q *query) execPartial(ctx context.Context, gen uint64, cutoff, oldest int64, ext *extent, from, to int64) (*promql.Result, bool) {
 	q.stats = &stats.Statistics{Timers: stats.NewQueryTimers(), Samples: stats.NewQuerySamples(false)}
 	timer := q.stats.Timers.GetTimer(stats.ExecTotalTime).Start()
 	defer timer.Stop()
 
 	var parts []promql.Matrix
+	annos := annotations.Annotations{}
 	evaluate := func(s, e int64) bool {
-		m, ok := q.evaluate(ctx, s, e)
+		m, a, ok := q.evaluate(ctx, s, e)
 		parts = append(parts, m)
+		annos.Merge(a)
 		return ok
 	}
 	if q.start < from && !evaluate(q.start, from-q.step) {
@@ -244,6 +273,11 @@ func (q *query) execPartial(ctx context.Context, gen uint64, cutoff, oldest int6
 		// The cached steps may predate a change the evaluated ones saw.
 		return nil, false
 	}
+	for k := range ext.annos {
+		if _, ok := annos[k]; !ok && !q.e.trustEvaluatedAnnotationsForTest {
+			return nil, false
+		}
+	}
 	mat := stitch(parts...)
 
 	result := resultPartial
@@ -256,15 +290,19 @@ func (q *query) execPartial(ctx context.Context, gen uint64, cutoff, oldest int6
 	q.e.steps.WithLabelValues(resultMiss).Add(float64((q.end-q.start)/q.step + 1 - cachedSteps))
 
 	// The pieces are copies, the cached steps immutable: share them.
-	q.remember(mat, gen, cutoff, oldest, ext, func(m promql.Matrix) promql.Matrix { return m })
-	return &promql.Result{Value: mat}, true
+	q.remember(mat, annos, gen, cutoff, oldest, ext, func(m promql.Matrix) promql.Matrix { return m })
+	res := &promql.Result{Value: mat}
+	if len(annos) > 0 {
+		res.Warnings = maps.Clone(annos)
+	}
+	return res, true
 }
 
 // remember caches the steps of mat that are final: those reading only
 // samples older than cutoff. oldest is the oldest sample storage held
 // before the evaluation; if retention moved it meanwhile, the evaluation
 // may have seen samples that are gone, and nothing is cached.
-func (q *query) remember(mat promql.Matrix, gen uint64, cutoff, oldest int64, old *extent, own func(promql.Matrix) promql.Matrix) {
+func (q *query) remember(mat promql.Matrix, annos annotations.Annotations, gen uint64, cutoff, oldest int64, old *extent, own func(promql.Matrix) promql.Matrix) {
 	if after, err := q.e.o.StartTime(); err != nil || after != oldest {
 		return
 	}
@@ -273,15 +311,25 @@ func (q *query) remember(mat promql.Matrix, gen uint64, cutoff, oldest int64, ol
 		return
 	}
 	m := own(within(mat, from, to))
-	q.e.store.put(q.key, gen, q.e.o.Tracker.Generation(), &extent{start: from, end: to, oldest: oldest, matrix: m, bytes: sizeOf(m) + int64(len(q.key))})
+	q.e.store.put(q.key, gen, q.e.o.Tracker.Generation(), &extent{start: from, end: to, oldest: oldest, matrix: m,
+		annos: maps.Clone(annos), bytes: sizeOf(m) + int64(len(q.key)) + annosSize(annos)})
+}
+
+// annosSize is about what the annotations' texts hold.
+func annosSize(annos annotations.Annotations) int64 {
+	var n int64
+	for k := range annos {
+		n += int64(2 * len(k))
+	}
+	return n
 }
 
 // evaluate runs the engine over the steps in [s, e]. It reports false if the
-// evaluation failed or has annotations.
-func (q *query) evaluate(ctx context.Context, s, e int64) (promql.Matrix, bool) {
+// evaluation failed or has warnings.
+func (q *query) evaluate(ctx context.Context, s, e int64) (promql.Matrix, annotations.Annotations, bool) {
 	qry, err := q.e.inner.NewRangeQuery(ctx, q.queryable, q.opts, q.qs, time.UnixMilli(s), time.UnixMilli(e), time.Duration(q.step)*time.Millisecond)
 	if err != nil {
-		return nil, false
+		return nil, nil, false
 	}
 	defer qry.Close()
 	res := qry.Exec(ctx)
@@ -291,14 +339,14 @@ func (q *query) evaluate(ctx context.Context, s, e int64) (promql.Matrix, bool) 
 		q.stats.Samples.TotalSeries += st.Samples.TotalSeries
 		q.stats.Samples.PeakSamples = max(q.stats.Samples.PeakSamples, st.Samples.PeakSamples)
 	}
-	if res.Err != nil || len(res.Warnings) > 0 {
-		return nil, false
+	if res.Err != nil || !infoOnly(res.Warnings) {
+		return nil, nil, false
 	}
 	m, ok := res.Value.(promql.Matrix)
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
-	return ownedCopy(m), true
+	return ownedCopy(m), res.Warnings, true
 }
 
 // clamp keeps timestamps (math.MinInt64 for "no samples yet", MaxInt64

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/util/annotations"
 )
 
 // extent is the cached answer of one query for its steps in [start, end]
@@ -16,7 +17,10 @@ type extent struct {
 	start, end int64
 	oldest     int64
 	matrix     promql.Matrix
-	bytes      int64
+	// annos holds at least the annotations of the steps in the extent
+	// (all informational; see engine.go).
+	annos annotations.Annotations
+	bytes int64
 }
 
 // ownedCopy copies the points of m, histograms included: the engine hands

@@ -39,12 +39,13 @@ func TestCachedEqualsUncached(t *testing.T) {
 }
 
 // A property test is only worth something if it fails when the cache is
-// wrong: with invalidation switched off, or with retention ignored, it must
-// find a difference.
+// wrong: with invalidation switched off, with retention ignored, or with the
+// cached steps' annotations taken for granted, it must find a difference.
 func TestPropertyCatchesBrokenCache(t *testing.T) {
 	for name, wo := range map[string]worldOptions{
-		"no invalidation":   {brokenInvalidation: true},
-		"retention ignored": {ignoreRetention: true},
+		"no invalidation":                {brokenInvalidation: true},
+		"retention ignored":              {ignoreRetention: true},
+		"cached steps' annotations lost": {trustAnnotations: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			found := ""

@@ -59,6 +59,7 @@ const (
 type worldOptions struct {
 	brokenInvalidation bool
 	ignoreRetention    bool
+	trustAnnotations   bool
 }
 
 func newWorld(t *testing.T, seed uint64, wo worldOptions) *world {
@@ -105,6 +106,7 @@ func newWorld(t *testing.T, seed uint64, wo worldOptions) *world {
 		StartTime:     startTime,
 		Parser:        parser.NewParser(parser.Options{}),
 	})
+	w.cached.trustEvaluatedAnnotationsForTest = wo.trustAnnotations
 
 	for _, job := range []string{"a", "b"} {
 		for _, inst := range []string{"i1", "i2", "i3"} {
