@@ -75,6 +75,7 @@ func openDB(logger *slog.Logger, reg prometheus.Registerer, dir string, opts *ts
 	if err != nil {
 		return nil, fmt.Errorf("open TSDB in %s: %w", dir, err)
 	}
+	gens.head.Store(db.Head())
 	return &dbBackend{DB: db, stats: stats, labels: newLabelCache(reg), gens: gens}, nil
 }
 

@@ -26,10 +26,19 @@ import (
 // or kept. Series references are never reused.
 type headGen struct {
 	n atomic.Uint64
+	// head, once the DB is open, lets deletions drop the done ones from
+	// pending as they come (WAL replay deletes before).
+	head atomic.Pointer[tsdb.Head]
 
-	mu      sync.Mutex
-	pending []storage.SeriesRef // one series of each deletion not yet seen done
+	mu       sync.Mutex
+	pending  []storage.SeriesRef // one series of each deletion not yet seen done
+	prunedTo int                 // len(pending) after the last prune
 }
+
+// pendingSlack is how many deletions wait before PostDeletion prunes them.
+// Without pruning there, a server no one asks label lookups under matchers
+// would keep one reference per stripe and gc for ever.
+const pendingSlack = 1024
 
 func (g *headGen) PreCreation(labels.Labels) error { return nil }
 
@@ -38,13 +47,19 @@ func (g *headGen) PostCreation(labels.Labels) { g.n.Add(1) }
 // PostDeletion is called for each of the head's stripes, mostly with none
 // deleted. The series of one call leave the postings together. The number
 // moves with the pending deletion under the lock, so that settled never
-// sees a number counting a deletion whose series it does not check.
+// sees a number counting a deletion whose series it does not check. The
+// list is pruned each time it doubled: a gc announces its deletions stripe
+// by stripe before it takes any of them out of the postings, and none of
+// those can be pruned yet.
 func (g *headGen) PostDeletion(deleted map[chunks.HeadSeriesRef]labels.Labels) {
 	for ref := range deleted {
 		g.mu.Lock()
+		defer g.mu.Unlock()
 		g.pending = append(g.pending, storage.SeriesRef(ref))
 		g.n.Add(1)
-		g.mu.Unlock()
+		if head := g.head.Load(); head != nil && len(g.pending) >= 2*g.prunedTo+pendingSlack {
+			g.prune(context.Background(), head)
+		}
 		return
 	}
 }
@@ -57,19 +72,24 @@ func (g *headGen) PostDeletion(deleted map[chunks.HeadSeriesRef]labels.Labels) {
 func (g *headGen) settled(ctx context.Context, head *tsdb.Head) (uint64, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	n := g.n.Load()
+	return g.n.Load(), g.prune(ctx, head)
+}
+
+// prune drops the pending deletions whose series the all-series postings
+// no longer hold, and reports whether none is left. g.mu is held.
+func (g *headGen) prune(ctx context.Context, head *tsdb.Head) bool {
 	if len(g.pending) == 0 {
-		return n, true
+		return true
 	}
 	ir, err := head.Index()
 	if err != nil {
-		return n, false
+		return false
 	}
 	defer ir.Close()
 	name, value := index.AllPostingsKey()
 	all, err := ir.Postings(ctx, name, value)
 	if err != nil {
-		return n, false
+		return false
 	}
 	slices.Sort(g.pending)
 	keep := g.pending[:0]
@@ -79,8 +99,8 @@ func (g *headGen) settled(ctx context.Context, head *tsdb.Head) (uint64, bool) {
 			keep = append(keep, ref)
 		}
 	}
-	g.pending = keep
-	return n, len(keep) == 0
+	g.pending, g.prunedTo = keep, len(keep)
+	return len(keep) == 0
 }
 
 // lifecycles calls each of the head's series lifecycle hooks in turn.

@@ -356,3 +356,44 @@ func TestLabelCacheCompactionBetweenBlocksAndHead(t *testing.T) {
 		require.Equal(t, want, got, "values under %v", ms)
 	}
 }
+
+// Deletions done are dropped from the pending list as they come, so it does
+// not grow while no label lookup under matchers asks whether they are done.
+func TestHeadGenPendingStaysBounded(t *testing.T) {
+	s, err := Open(promslog.NewNopLogger(), nil, Options{MemoryDir: storagetest.MemoryDir(t), Retention: time.Hour})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	g := s.b.(*dbBackend).gens
+	for i := range 100_000 {
+		// References the head never held: deletions already done.
+		g.PostDeletion(map[chunks.HeadSeriesRef]labels.Labels{chunks.HeadSeriesRef(1<<40 + i): labels.EmptyLabels()})
+	}
+	g.mu.Lock()
+	require.Less(t, len(g.pending), 2*pendingSlack)
+	g.mu.Unlock()
+
+	// A gc deleting thousands of series prunes as it announces them, and
+	// the head's answers follow it.
+	start := time.Now().Add(-6 * time.Hour).Truncate(2 * time.Hour).UnixMilli()
+	app := s.Appender(context.Background())
+	for i := range 5000 {
+		_, err := app.Append(0, labels.FromStrings("__name__", "up", "pod", fmt.Sprint("p", i)), start, 1)
+		require.NoError(t, err)
+	}
+	_, err = app.Append(0, labels.FromStrings("__name__", "up", "pod", "late"), start+4*3_600_000, 1)
+	require.NoError(t, err)
+	require.NoError(t, app.Commit())
+	up := labels.MustNewMatcher(labels.MatchEqual, "__name__", "up")
+	ctx := context.Background()
+	values := func() []string {
+		q, err := s.Querier(start+3*3_600_000, start+5*3_600_000)
+		require.NoError(t, err)
+		defer q.Close()
+		vals, _, err := q.LabelValues(ctx, "pod", nil, up)
+		require.NoError(t, err)
+		return vals
+	}
+	require.Len(t, values(), 5001)
+	require.NoError(t, s.Compact(ctx))
+	require.Equal(t, []string{"late"}, values())
+}
