@@ -18,7 +18,7 @@
 //     now) and invalidates every cached result when a sample lands behind it
 //     (backfill, out-of-order samples, late remote write), or when the server
 //     says so (admin deletes, config reload). A step is only cached when the
-//     window it reads ends a lookback delta before the watermark.
+//     window it reads ends before the watermark.
 //   - engine.go serves a cached answer only while the oldest sample storage
 //     holds is where it was when the answer was evaluated, so retention
 //     dropping samples never leaves a stale step behind.

@@ -182,8 +182,12 @@ func (q *query) Exec(ctx context.Context) *promql.Result {
 	t := q.e.o.Tracker
 	gen := t.Generation()
 	// A step may be cached once every sample it reads is older than the
-	// watermark by a lookback delta.
-	cutoff := clamp(t.Watermark()) - q.lookback.Milliseconds()
+	// watermark: a sample that could still change it lands behind the
+	// watermark and invalidates. (The plan's window already includes the
+	// lookback delta of instant selectors, before the step; nothing the
+	// cache accepts reads after the step but through an offset, which
+	// readTo counts.)
+	cutoff := clamp(t.Watermark())
 	oldest, err := q.e.o.StartTime()
 	if err != nil {
 		return q.Query.Exec(ctx)
