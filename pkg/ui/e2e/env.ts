@@ -8,7 +8,6 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { launch, type Browser } from './browser';
 import { poll, startServer, type Server } from './server';
-import { histogramBuckets, rowSeries } from './target';
 
 export const shotDir = resolve(import.meta.dirname, '../test-results/screenshots');
 
@@ -31,7 +30,7 @@ export interface Env {
 }
 
 export interface EnvOptions {
-  /** target adds the scrape target of target.ts and waits for its series. */
+  /** target adds the scrape target of target.ts (see startServer). */
   target?: boolean;
 }
 
@@ -51,7 +50,6 @@ export function useEnv(name: string, prefix: string, withRules: boolean, pageTit
       );
       return r.data.result.length > 0 ? true : undefined;
     });
-    if (opts.target) await targetScraped(env.server);
   });
   afterAll(async () => {
     await env.browser?.close();
@@ -77,28 +75,4 @@ export function useEnv(name: string, prefix: string, withRules: boolean, pageTit
     };
   };
   return env;
-}
-
-type Vector = { data: { result: { metric: Record<string, string>; value?: unknown; histogram?: unknown }[] } };
-
-/** targetScraped waits until the target's series and the server's own native
- * histograms have been scraped: the histogram as classic buckets and as a
- * native histogram, every e2e_row series, and an exponential histogram. */
-async function targetScraped(server: Server): Promise<void> {
-  const q = (expr: string) => server.get<Vector>(`api/v1/query?query=${encodeURIComponent(expr)}`);
-  await poll('the e2e target\'s series', async () => {
-    const [classic, nhcb, rows, native] = await Promise.all([
-      q('count(e2e_request_duration_seconds_bucket)'),
-      q('e2e_request_duration_seconds'),
-      q('count(e2e_row)'),
-      q('prometheus_http_request_duration_seconds{job="native"}'),
-    ]);
-    const n = (r: Vector) => Number((r.data.result[0]?.value as [number, string] | undefined)?.[1] ?? 0);
-    const ready =
-      n(classic) === histogramBuckets.length &&
-      nhcb.data.result.some((s) => s.histogram) &&
-      n(rows) === rowSeries &&
-      native.data.result.some((s) => s.histogram);
-    return ready ? true : undefined;
-  });
 }

@@ -1,6 +1,7 @@
-// Graphs of data made by the test: range queries are answered in the browser
-// with synthetic results, so shapes and sizes do not depend on what the
-// server has scraped.
+// Graphs of many series and a Targets page of many targets, from a real
+// miniprom: the series are the e2e target's (target.ts) taken at the range's
+// end with the @ modifier, so every step has a value however young the
+// server's data is, and the shapes do not depend on when the scrapes ran.
 //
 // A graph of 1,000 series × 251 points, and a Targets page of 500 targets,
 // must draw without freezing the page.
@@ -8,10 +9,10 @@
 // report, not in a pass/fail.
 
 import { resolve } from 'node:path';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launch, type Browser } from './browser';
 import { startServer, type Server } from './server';
+import { downPool, poolCount, poolTargets } from './target';
 
 const seriesCount = 1000;
 
@@ -19,7 +20,7 @@ let server: Server;
 let browser: Browser;
 
 beforeAll(async () => {
-  [server, browser] = await Promise.all([startServer(''), launch()]);
+  [server, browser] = await Promise.all([startServer('', { target: true, pools: true }), launch()]);
 });
 
 afterAll(async () => {
@@ -27,31 +28,15 @@ afterAll(async () => {
   await server?.stop();
 });
 
-type Value = (s: number, t: number) => number;
-
-function matrix(q: URLSearchParams, count: number, value: Value): string {
-  const [start, end, step] = ['start', 'end', 'step'].map((k) => Number(q.get(k)));
-  const result = [];
-  for (let s = 0; s < count; s++) {
-    const values: [number, string][] = [];
-    for (let t = start; t <= end + 1e-9; t += step) values.push([Math.round(t * 1000) / 1000, String(value(s, t))]);
-    result.push({ metric: { __name__: 'bench_series', instance: `host-${s}:9100`, job: 'bench' }, values });
-  }
-  return JSON.stringify({ status: 'success', data: { resultType: 'matrix', result } });
-}
-
-/** answerRanges makes the page's range queries return count series of value. */
-async function answerRanges(page: Page, count: number, value: Value): Promise<void> {
-  await page.route('**/api/v1/query_range?*', (route) => {
-    const body = matrix(new URL(route.request().url()).searchParams, count, value);
-    return route.fulfill({ status: 200, contentType: 'application/json', body });
-  });
-}
+/** The target's e2e_row series i = 0 … 2 and i = 0 … 999 (each of value i) at the range's end. */
+const threeRows = 'e2e_row{i=~"[0-2]"} @ end()';
+const thousandRows = 'e2e_row{i=~"[0-9]{1,3}"} @ end()';
 
 it('stacks series, hovers unstacked values, and switches to local time', async () => {
   const { page, errors } = await browser.newPage();
-  await answerRanges(page, 3, (s) => s + 1);
-  await page.goto(`${server.base}query?g0.expr=bench_series&g0.tab=0&g0.stacked=1`);
+  // Three series of 1, 2 and 3.
+  const expr = encodeURIComponent(`${threeRows} + 1`);
+  await page.goto(`${server.base}query?g0.expr=${expr}&g0.tab=0&g0.stacked=1`);
   await page.locator('.chart canvas').waitFor();
   expect(await page.getByRole('checkbox', { name: 'Stacked' }).isChecked()).toBe(true);
   const box = (await page.locator('.u-over').boundingBox())!;
@@ -93,9 +78,9 @@ it(`draws ${seriesCount} series without freezing`, async () => {
       for (const e of list.getEntries()) w.longestTask = Math.max(w.longestTask, e.duration);
     }).observe({ type: 'longtask', buffered: true });
   });
-  // A random-looking walk per series, so the lines cross as real ones do.
-  await answerRanges(page, seriesCount, (s, t) => 100 + s + 40 * Math.sin(t / 600 + s));
-  await page.goto(`${server.base}query?g0.expr=bench_series&g0.tab=graph&g0.range_input=250m&g0.res_type=custom&g0.res_step=60`);
+  // A wave per series, each in its own phase, so the lines cross as real ones do.
+  const expr = encodeURIComponent(`100 + ${thousandRows} + 40 * sin(time() / 600 + ${thousandRows})`);
+  await page.goto(`${server.base}query?g0.expr=${expr}&g0.tab=graph&g0.range_input=250m&g0.res_type=custom&g0.res_step=60`);
   const chart = page.locator('.chart[data-draw-ms]');
   await chart.waitFor();
   const drawMs = Number(await chart.getAttribute('data-draw-ms'));
@@ -108,9 +93,9 @@ it(`draws ${seriesCount} series without freezing`, async () => {
   await page.locator('.legend-item').nth(10).click();
   await expect.poll(() => page.locator('.legend-item.hidden').count()).toBe(seriesCount - 1);
   // The legend filter narrows 1,000 names to the one asked for, and the chart with it.
-  await page.getByLabel('Filter series').fill('host-12:');
+  await page.getByLabel('Filter series').fill('i="12"');
   await expect.poll(() => page.locator('.legend-item:not([hidden])').count()).toBe(1);
-  expect(await page.locator('.legend-item:not([hidden])').textContent()).toContain('instance="host-12:9100"');
+  expect(await page.locator('.legend-item:not([hidden])').textContent()).toContain('i="12"');
 
   const longest = await page.evaluate(() => (window as unknown as { longestTask: number }).longestTask);
   const file = resolve(import.meta.dirname, '../test-results/screenshots/graph-1000-series.png');
@@ -122,7 +107,7 @@ it(`draws ${seriesCount} series without freezing`, async () => {
   expect(errors).toEqual([]);
 });
 
-it('lists 500 targets and filters them without freezing', async () => {
+it(`lists ${poolTargets} targets and filters them without freezing`, async () => {
   const { page, errors } = await browser.newPage();
   await page.addInitScript(() => {
     const w = window as unknown as { longestTask: number };
@@ -131,33 +116,21 @@ it('lists 500 targets and filters them without freezing', async () => {
       for (const e of list.getEntries()) w.longestTask = Math.max(w.longestTask, e.duration);
     }).observe({ type: 'longtask', buffered: true });
   });
-  // 500 targets in 10 pools, one in ten down.
-  const now = new Date().toISOString();
-  const activeTargets = Array.from({ length: 500 }, (_, i) => ({
-    discoveredLabels: { __address__: `host-${i}:9100` },
-    labels: { instance: `host-${i}:9100`, job: `pool-${i % 10}`, zone: `z${i % 3}` },
-    scrapePool: `pool-${i % 10}`,
-    scrapeUrl: `http://host-${i}:9100/metrics`,
-    globalUrl: `http://host-${i}:9100/metrics`,
-    lastError: i % 10 === 3 ? 'connection refused' : '',
-    lastScrape: now,
-    lastScrapeDuration: 0.01,
-    health: i % 10 === 3 ? 'down' : 'up',
-    scrapeInterval: '15s',
-    scrapeTimeout: '10s',
-  }));
-  await page.route('**/api/v1/targets?*', (route) =>
-    route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ status: 'success', data: { activeTargets, droppedTargets: [] } }) }),
-  );
+  // 500 targets in 10 pools, the targets of one pool down (target.ts), beside the server's other jobs.
+  const active = (await server.get<{ data: { activeTargets: unknown[] } }>('api/v1/targets?state=active')).data.activeTargets.length;
+  expect(active).toBeGreaterThan(poolTargets);
+  const perPool = poolTargets / poolCount;
   await page.goto(`${server.base}targets`);
-  await expect.poll(() => page.locator('.targets tbody tr').count()).toBe(500);
+  await expect.poll(() => page.locator('.targets tbody tr').count()).toBe(active);
   await page.getByLabel('Filter targets').fill('connection refused');
-  await expect.poll(() => page.locator('.targets tbody tr').count()).toBe(50);
+  await expect.poll(() => page.locator('.targets tbody tr').count()).toBe(perPool);
+  expect(await page.locator('.pool h2').allTextContents()).toEqual([`${downPool} (0/${perPool} up)`]);
   await page.getByLabel('Filter targets').fill('');
   await page.getByLabel('Scrape pool').selectOption('pool-7');
-  await expect.poll(() => page.locator('.targets tbody tr').count()).toBe(50);
+  await expect.poll(() => page.locator('.targets tbody tr').count()).toBe(perPool);
+  expect(await page.locator('.pool h2').allTextContents()).toEqual([`pool-7 (${perPool}/${perPool} up)`]);
   const longest = await page.evaluate(() => (window as unknown as { longestTask: number }).longestTask);
-  console.log(`targets page with 500 targets: longest main-thread task ${longest.toFixed(0)} ms`);
+  console.log(`targets page with ${active} targets: longest main-thread task ${longest.toFixed(0)} ms`);
   await page.close();
   expect(errors).toEqual([]);
 });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { startFront } from './front';
-import { startTarget } from './target';
+import { histogramBuckets, poolJobs, poolTargets, rowSeries, startTarget } from './target';
 
 const uiDir = resolve(import.meta.dirname, '..');
 
@@ -133,8 +133,10 @@ function targetJobs(targetAddr: string, serverAddr: string, prefix: string, cert
 }
 
 /** startServer starts the server; with opts.target also a scrape target
- * (target.ts) and the jobs that scrape it (targetJobs). */
-export async function startServer(prefix: string, opts: { rules?: boolean; pageTitle?: string; target?: boolean } = {}): Promise<Server> {
+ * (target.ts) and the jobs that scrape it (targetJobs), and returns once
+ * their series are in; opts.pools (with opts.target) adds the hundreds of
+ * pool targets of poolJobs, and returns once each has been scraped. */
+export async function startServer(prefix: string, opts: { rules?: boolean; pageTitle?: string; target?: boolean; pools?: boolean } = {}): Promise<Server> {
   const bin = binary();
   if (!existsSync(bin)) throw new Error(`no server binary at ${bin}: run "make build" or set MINIPROM_BIN`);
   const dir = await mkdtemp(join(tmpdir(), 'miniprom-e2e-'));
@@ -176,6 +178,7 @@ export async function startServer(prefix: string, opts: { rules?: boolean; pageT
     "        regex: 'dropped\\..*'",
     '        action: drop',
     ...(target ? targetJobs(target.addr, serverAddr, prefix, cert) : []),
+    ...(target && opts.pools ? poolJobs(target.addr, `127.0.0.1:${await freePort()}`, cert) : []),
     '',
   ].join('\n');
   await writeFile(configFile, config);
@@ -227,9 +230,46 @@ export async function startServer(prefix: string, opts: { rules?: boolean; pageT
       if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${log}`);
       return (await httpsGet(`${base}-/ready`, ca)).status === 200 ? true : undefined;
     });
+    if (target) await targetScraped(server);
+    if (target && opts.pools) await poolsScraped(server);
   } catch (err) {
     await server.stop();
     throw err;
   }
   return server;
+}
+
+type Vector = { data: { result: { metric: Record<string, string>; value?: unknown; histogram?: unknown }[] } };
+
+/** targetScraped waits until the target's series and the server's own native
+ * histograms have been scraped: the histogram as classic buckets and as a
+ * native histogram, every e2e_row series, and an exponential histogram. */
+async function targetScraped(server: Server): Promise<void> {
+  const q = (expr: string) => server.get<Vector>(`api/v1/query?query=${encodeURIComponent(expr)}`);
+  await poll('the e2e target\'s series', async () => {
+    const [classic, nhcb, rows, native] = await Promise.all([
+      q('count(e2e_request_duration_seconds_bucket)'),
+      q('e2e_request_duration_seconds'),
+      q('count(e2e_row)'),
+      q('prometheus_http_request_duration_seconds{job="native"}'),
+    ]);
+    const n = (r: Vector) => Number((r.data.result[0]?.value as [number, string] | undefined)?.[1] ?? 0);
+    const ready =
+      n(classic) === histogramBuckets.length &&
+      nhcb.data.result.some((s) => s.histogram) &&
+      n(rows) === rowSeries &&
+      native.data.result.some((s) => s.histogram);
+    return ready ? true : undefined;
+  });
+}
+
+type Targets = { data: { activeTargets: { scrapePool: string; health: string }[] } };
+
+/** poolsScraped waits until every pool target has been scraped once. */
+async function poolsScraped(server: Server): Promise<void> {
+  await poll('every pool target scraped', async () => {
+    const r = await server.get<Targets>('api/v1/targets?state=active');
+    const scraped = r.data.activeTargets.filter((t) => t.scrapePool.startsWith('pool-') && t.health !== 'unknown');
+    return scraped.length === poolTargets ? true : undefined;
+  });
 }

@@ -37,16 +37,52 @@ function exposition(): string {
   return lines.join('\n') + '\n';
 }
 
-/** startTarget serves /metrics on a port the kernel picks, and returns its address. */
+/** What each of the many pool targets (poolJobs) scrapes: one series, so
+ * hundreds of targets stay cheap to scrape. */
+const poolBody = '# TYPE e2e_pool_member gauge\ne2e_pool_member 1\n';
+
+/** The pool targets: poolTargets targets in poolCount scrape pools, pool-k
+ * holding every target i with i % poolCount = k; the targets of pool-3 are
+ * at an address nobody listens on, so they are down. */
+export const poolTargets = 500;
+export const poolCount = 10;
+export const downPool = 'pool-3';
+
+/** poolJobs is the scrape configuration of the pool targets: the up ones
+ * scrape the target's /pool, told apart by a label; the down ones a closed port. */
+export function poolJobs(targetAddr: string, closedAddr: string, cert: string): string[] {
+  const lines: string[] = [];
+  for (let k = 0; k < poolCount; k++) {
+    const name = `pool-${k}`;
+    lines.push(
+      `  - job_name: ${name}`,
+      '    scheme: https',
+      '    metrics_path: /pool',
+      // Slower than the other jobs: hundreds of scrapes a second would load the test machine.
+      '    scrape_interval: 3s',
+      '    scrape_timeout: 2s',
+      '    tls_config:',
+      `      ca_file: ${cert}`,
+      '    static_configs:',
+    );
+    for (let i = k; i < poolTargets; i += poolCount) {
+      lines.push(`      - targets: ['${name === downPool ? closedAddr : targetAddr}']`, `        labels: { member: '${i}', zone: 'z${i % 3}' }`);
+    }
+  }
+  return lines;
+}
+
+/** startTarget serves /metrics and /pool on a port the kernel picks, and returns its address. */
 export async function startTarget(cert: string, key: string): Promise<{ addr: string; close(): void }> {
   const body = exposition();
   const server: Server = createServer({ cert, key }, (req, res) => {
-    if (new URL(req.url ?? '/', 'https://x').pathname !== '/metrics') {
+    const path = new URL(req.url ?? '/', 'https://x').pathname;
+    if (path !== '/metrics' && path !== '/pool') {
       res.writeHead(404).end();
       return;
     }
     res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
-    res.end(body);
+    res.end(path === '/metrics' ? body : poolBody);
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const a = server.address();
