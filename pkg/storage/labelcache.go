@@ -427,6 +427,15 @@ func (q *labelQuerier) blockLabels(blocks []*tsdb.Block, what string, ms []*labe
 		}
 		vals, w, err := ask(bq, nil)
 		ws.Merge(w)
+		if err == nil {
+			// A block's strings point into its memory-mapped index,
+			// unmapped when the block goes; the DB's querier keeps its
+			// blocks open until closed, the cache keeps none. Copied
+			// while this querier holds the block open.
+			for i, v := range vals {
+				vals[i] = strings.Clone(v)
+			}
+		}
 		bq.Close()
 		if err != nil {
 			return nil, ws, err

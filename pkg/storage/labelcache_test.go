@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime/debug"
+	"strings"
 	"testing"
 	"time"
 
@@ -396,4 +398,58 @@ func TestHeadGenPendingStaysBounded(t *testing.T) {
 	require.Len(t, values(), 5001)
 	require.NoError(t, s.Compact(ctx))
 	require.Equal(t, []string{"late"}, values())
+}
+
+// A block's label values point into its memory-mapped index, which is
+// unmapped when the block goes (compaction, retention, clean tombstones).
+// The DB's querier keeps its blocks open until it is closed; a cached answer
+// keeps no block open, so it must hold copies: read after its block went, it
+// would fault.
+func TestLabelCacheOutlivesBlocks(t *testing.T) {
+	s, err := Open(promslog.NewNopLogger(), nil, Options{MemoryDir: storagetest.MemoryDir(t), Retention: 30 * 24 * time.Hour})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	db := s.b.(*dbBackend).DB
+	start := time.Now().Add(-12 * time.Hour).Truncate(2 * time.Hour).UnixMilli()
+	ctx := context.Background()
+	app := s.Appender(ctx)
+	for ts := start; ts < start+4*3_600_000; ts += 60_000 {
+		for _, p := range []string{"gone", "kept"} {
+			_, err := app.Append(0, labels.FromStrings("__name__", "up", "pod", p), ts, 1)
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, app.Commit())
+	require.NoError(t, s.Compact(ctx))
+	require.Len(t, db.Blocks(), 1)
+	old := db.Blocks()[0].Meta().ULID
+
+	mint, maxt := start, start+60_000
+	var got [][]string
+	up := labels.MustNewMatcher(labels.MatchEqual, "__name__", "up")
+	for _, ms := range [][]*labels.Matcher{nil, {up}} {
+		for range 2 { // computed, then from the cache
+			q, err := s.Querier(mint, maxt)
+			require.NoError(t, err)
+			vals, _, err := q.LabelValues(ctx, "pod", nil, ms...)
+			require.NoError(t, err)
+			require.NoError(t, q.Close())
+			got = append(got, vals)
+		}
+	}
+	// Rewriting the block without the deleted series closes the old one.
+	require.NoError(t, db.Delete(ctx, mint, maxt, labels.MustNewMatcher(labels.MatchEqual, "pod", "gone")))
+	require.NoError(t, db.CleanTombstones())
+	require.NotEqual(t, old, db.Blocks()[0].Meta().ULID)
+
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	read := func(vals []string) (joined string, fault any) {
+		defer func() { fault = recover() }()
+		return strings.Join(vals, ","), nil
+	}
+	for _, vals := range got {
+		joined, fault := read(vals)
+		require.Nil(t, fault, "an answer read after its block was closed")
+		require.Equal(t, "gone,kept", joined)
+	}
 }
