@@ -174,7 +174,23 @@ describe.each(runs)('at %s', (name, prefix, withRules) => {
     expect(await node('VectorSelector').locator('.node-result').textContent()).toMatch(new RegExp(`^${buckets} series · `));
     await expect.poll(() => node('NumberDurationLiteral').locator('.node-result').textContent()).toMatch(/^scalar 0\.5 · /);
     expect(await node('NumberDurationLiteral').locator('code').textContent()).toBe('0.5');
+    expect(await node('AggregateExpr').locator(':scope > .node-head code').textContent()).toBe('sum by (le)');
+    expect(await node('VectorSelector').locator(':scope > .node-head code').textContent()).toBe('e2e_request_duration_seconds_bucket');
     await done('query-explain-histogram');
+  });
+
+  it('shows the scraped histogram as a native one in the table: count, sum and every bucket', async () => {
+    const { page, done } = await env.visit('query?g0.expr=e2e_request_duration_seconds&g0.tab=table');
+    const hist = page.locator('table.result details.histogram');
+    const total = histogramBuckets.reduce((n, [, c]) => n + c, 0);
+    await expect.poll(() => hist.locator('summary').textContent()).toBe(`count: ${total} sum: 4.25 (${histogramBuckets.length} buckets)`);
+    await hist.locator('summary').click();
+    const cells = await hist.locator('table.buckets tbody tr').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+    // Custom buckets are open below and closed above, (lower, upper], but
+    // for the first, which Prometheus closes at both ends: [-Inf, upper].
+    const lowers = ['[-Inf', ...histogramBuckets.slice(0, -1).map(([le]) => `(${le}`)];
+    expect(cells).toEqual(histogramBuckets.map(([le, c], i) => [`${lowers[i]}, ${le}]`, String(c)]));
+    await done('query-native-histogram');
   });
 
   it('finds a metric in the explorer and inserts a selector from its labels', async () => {
