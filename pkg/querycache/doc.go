@@ -12,6 +12,8 @@
 //     nothing but t and the samples in a window fixed relative to t: no @,
 //     no start()/end()/step()/range(), no topk/bottomk
 //     (whose ties fall by an input order that depends on the range), no
+//     sort() (warned about only in ranges of more than one step), no
+//     subquery whose windows leave gaps at the query's step, no
 //     experimental functions or modifiers. Everything else bypasses the
 //     cache.
 //   - tracker.go keeps a watermark behind the newest sample (and behind

@@ -124,7 +124,11 @@ func (e *Engine) planFor(opts promql.QueryOpts, qs string, start time.Time, step
 	if opts != nil && opts.EnablePerStepStats() {
 		return plan{}, false // per-step statistics describe an evaluation
 	}
-	return e.plans.get(qs, lookback)
+	p, ok := e.plans.get(qs, lookback)
+	if ok && p.maxStep > 0 && step.Milliseconds() > p.maxStep {
+		return plan{}, false // the subquery's windows leave gaps (plan.go)
+	}
+	return p, ok
 }
 
 func lookbackOf(opts promql.QueryOpts, dflt time.Duration) time.Duration {

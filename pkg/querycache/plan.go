@@ -9,9 +9,11 @@ import (
 )
 
 // plan says which samples a cacheable expression reads: at step t, those in
-// [t+readFrom, t+readTo] (ms).
+// [t+readFrom, t+readTo] (ms). maxStep, when not 0, is the longest query
+// step (ms) at which the expression is cacheable (see its subqueries).
 type plan struct {
 	readFrom, readTo int64
+	maxStep          int64
 }
 
 // errBypass marks an expression the cache does not prove safe.
@@ -22,7 +24,9 @@ var errBypass = errors.New("not cacheable")
 // fixed relative to t). time() and the date functions return t or a
 // function of it. Experimental functions are left out until someone checks
 // them, and so are start(), end(), range() and step(), which depend on the
-// query's window.
+// query's window. So are sort() and sort_desc(): the engine warns that they
+// are ineffective in a range query only when it has more than one step, so
+// a range's warnings are not those of its steps.
 var stableFunctions = map[string]bool{
 	"abs": true, "absent": true, "absent_over_time": true, "acos": true, "acosh": true,
 	"asin": true, "asinh": true, "atan": true, "atanh": true, "avg_over_time": true,
@@ -38,7 +42,7 @@ var stableFunctions = map[string]bool{
 	"minute": true, "month": true, "pi": true, "predict_linear": true,
 	"present_over_time": true, "quantile_over_time": true, "rad": true, "rate": true,
 	"resets": true, "round": true, "scalar": true, "sgn": true, "sin": true, "sinh": true,
-	"sort": true, "sort_desc": true, "sqrt": true, "stddev_over_time": true,
+	"sqrt": true, "stddev_over_time": true,
 	"stdvar_over_time": true, "sum_over_time": true, "tan": true, "tanh": true,
 	"time": true, "timestamp": true, "vector": true, "year": true,
 }
@@ -64,7 +68,8 @@ var stableAggregations = map[parser.ItemType]bool{
 // features bypass the cache until they are added here.
 func planFor(expr parser.Expr, lookback time.Duration) (plan, error) {
 	ok := true
-	parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {
+	var maxStep time.Duration
+	parser.Inspect(expr, func(node parser.Node, path []parser.Node) error {
 		switch n := node.(type) {
 		case *parser.VectorSelector:
 			if n.Timestamp != nil || n.StartOrEnd != 0 || n.OriginalOffsetExpr != nil || n.Anchored || n.Smoothed {
@@ -85,6 +90,23 @@ func planFor(expr parser.Expr, lookback time.Duration) (plan, error) {
 			// the evaluation interval, which only a reload changes.
 			if n.Timestamp != nil || n.StartOrEnd != 0 || n.OriginalOffsetExpr != nil || n.RangeExpr != nil || n.StepExpr != nil {
 				ok = false
+				break
+			}
+			// The engine evaluates a subquery at each of its steps from the
+			// first step's window to the last's, also at those no step reads
+			// when the windows leave gaps between them. Their annotations and
+			// errors are the range's, and no evaluated piece of a stitched
+			// answer sees those between two pieces. The windows of
+			// consecutive steps meet when the step is at most the range; a
+			// nested subquery's, when its parent's step is at most its range
+			// (and the parent's steps meet).
+			switch parent := enclosingSubquery(path); {
+			case parent == nil:
+				if maxStep == 0 || n.Range < maxStep {
+					maxStep = n.Range
+				}
+			case parent.Step == 0 || parent.Step > n.Range:
+				ok = false // a step-less parent's step is the evaluation interval
 			}
 		case *parser.AggregateExpr:
 			if !stableAggregations[n.Op] {
@@ -115,5 +137,15 @@ func planFor(expr parser.Expr, lookback time.Duration) (plan, error) {
 	// the window read at any step t, since nothing here pins a time.
 	zero := time.UnixMilli(0)
 	from, to := promql.FindMinMaxTime(&parser.EvalStmt{Expr: expr, Start: zero, End: zero, LookbackDelta: lookback})
-	return plan{readFrom: from, readTo: to}, nil
+	return plan{readFrom: from, readTo: to, maxStep: maxStep.Milliseconds()}, nil
+}
+
+// enclosingSubquery is the innermost subquery in path, or nil.
+func enclosingSubquery(path []parser.Node) *parser.SubqueryExpr {
+	for i := len(path) - 1; i >= 0; i-- {
+		if sq, ok := path[i].(*parser.SubqueryExpr); ok {
+			return sq
+		}
+	}
+	return nil
 }

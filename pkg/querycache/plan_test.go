@@ -19,6 +19,7 @@ func TestPlan(t *testing.T) {
 		expr             string
 		cacheable        bool
 		readFrom, readTo int64 // ms, relative to the step
+		maxStep          int64
 	}{
 		{expr: "up", cacheable: true, readFrom: -300_000 + 1},
 		{expr: `sum by (instance) (rate(x_total[5m]))`, cacheable: true, readFrom: -300_000 + 1},
@@ -32,7 +33,13 @@ func TestPlan(t *testing.T) {
 		{expr: "x @ 1700000000"},
 		{expr: "x @ start()"},
 		{expr: "rate(x[5m] @ end())"},
-		{expr: "max_over_time(rate(x[1m])[10m:1m])", cacheable: true, readFrom: -660_000 + 1},
+		{expr: "max_over_time(rate(x[1m])[10m:1m])", cacheable: true, readFrom: -660_000 + 1, maxStep: 600_000},
+		{expr: "max_over_time(x[10m:1m]) + min_over_time(x[5m:1m] offset 1m)", cacheable: true, readFrom: -900_000 + 1, maxStep: 300_000},
+		{expr: "max_over_time(max_over_time(x[2m:1m])[10m:1m])", cacheable: true, readFrom: -1_020_000 + 1, maxStep: 600_000},
+		{expr: "max_over_time(max_over_time(x[2m:1m])[10m:3m])"},
+		{expr: "max_over_time(max_over_time(x[2m:1m])[10m:])"},
+		{expr: "sort(x)"},
+		{expr: "sort_desc(rate(x_total[5m]))"},
 		{expr: "max_over_time(x[10m:1m] @ end())"},
 		{expr: "limitk(2, x)"},
 		{expr: "topk(3, rate(x_total[5m]))"},
@@ -49,7 +56,7 @@ func TestPlan(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			require.Equal(t, plan{readFrom: tc.readFrom, readTo: tc.readTo}, pl)
+			require.Equal(t, plan{readFrom: tc.readFrom, readTo: tc.readTo, maxStep: tc.maxStep}, pl)
 		})
 	}
 }

@@ -274,7 +274,8 @@ func genExpr(r *rand.Rand, depth int) string {
 				"histogram_quantile(0.5, sum by (le) (rate(duration_seconds_bucket["+rng()+"])))",
 				"histogram_quantile(0.99, sum by (job, le) (rate(duration_seconds_bucket"+pick("", `{job="a"}`)+"["+rng()+"])))",
 				"histogram_sum(latency_seconds)",
-				// Bypassed: @, subqueries, query-window functions.
+				// Subqueries (bypassed at steps longer than their range),
+				// and bypassed: @, query-window functions.
 				"rate(requests_total[5m] @ end())",
 				"temperature @ 1795769000",
 				"max_over_time(rate(requests_total[1m])[10m:1m])",
