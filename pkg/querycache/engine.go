@@ -27,7 +27,9 @@ type Options struct {
 	Tracker *Tracker
 	// StartTime returns the oldest timestamp storage holds (ms). Retention
 	// moves it when it drops samples: a cached answer is only used while it
-	// is what it was when the answer was evaluated.
+	// is what it was when the answer was evaluated. It is read before and
+	// after each evaluation, so it may also invalidate the tracker when it
+	// notices a change.
 	StartTime func() (int64, error)
 	// Parser parses queries as the engine does.
 	Parser parser.Parser
@@ -183,6 +185,11 @@ func (q *query) Exec(ctx context.Context) *promql.Result {
 	q.cancel = cancel
 	q.mu.Unlock()
 
+	// StartTime first: it may invalidate (see Options).
+	oldest, err := q.e.o.StartTime()
+	if err != nil {
+		return q.Query.Exec(ctx)
+	}
 	t := q.e.o.Tracker
 	gen := t.Generation()
 	// A step may be cached once every sample it reads is older than the
@@ -192,10 +199,6 @@ func (q *query) Exec(ctx context.Context) *promql.Result {
 	// cache accepts reads after the step but through an offset, which
 	// readTo counts.)
 	cutoff := clamp(t.Watermark())
-	oldest, err := q.e.o.StartTime()
-	if err != nil {
-		return q.Query.Exec(ctx)
-	}
 	ext := q.e.store.get(q.key, gen)
 	from, to := int64(1), int64(0) // the cached steps to use; none
 	if ext != nil && ext.oldest == oldest {
@@ -277,8 +280,10 @@ func (q *query) execPartial(ctx context.Context, gen uint64, cutoff, oldest int6
 	if to < q.end && !evaluate(to+q.step, q.end) {
 		return nil, false
 	}
-	if q.e.o.Tracker.Generation() != gen {
-		// The cached steps may predate a change the evaluated ones saw.
+	// The cached steps may predate a change the evaluated ones saw: a
+	// sample behind the watermark, retention, or whatever else StartTime
+	// watches (it may invalidate, so it is read first).
+	if after, err := q.e.o.StartTime(); err != nil || after != oldest || q.e.o.Tracker.Generation() != gen {
 		return nil, false
 	}
 	for k := range ext.annos {

@@ -3,12 +3,15 @@ package server
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	promstorage "github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb"
 
 	"github.com/miniprom/miniprom/pkg/api"
 	"github.com/miniprom/miniprom/pkg/querycache"
@@ -55,7 +58,7 @@ func newQueryCache(logger *slog.Logger, reg prometheus.Registerer, st *storage.S
 		MaxBytes:      o.QueryCacheSize,
 		LookbackDelta: o.Query.LookbackDelta,
 		Tracker:       tracker,
-		StartTime:     st.StartTime,
+		StartTime:     (&blockWatch{blockMetas: st.BlockMetas, tracker: tracker}).startTime(st.StartTime),
 		Parser:        o.Features.parser(),
 		// The query log lists what the engine runs: with the cache, a
 		// refresh would log only the steps evaluated, or nothing. Samples
@@ -91,4 +94,49 @@ func (s trackedStorage) AppenderV2(ctx context.Context) promstorage.AppenderV2 {
 func (s trackedStorage) Delete(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) error {
 	defer s.tracker.Invalidate()
 	return s.Storage.Delete(ctx, mint, maxt, ms...)
+}
+
+// blockWatch invalidates the cache when the TSDB's blocks change. The TSDB
+// loads blocks copied into its directory (a backfill with promtool tsdb
+// create-blocks-from, a restored snapshot) at its next block reload, with
+// no append the tracker sees, and unless the block is older than all
+// others, the oldest sample storage holds does not move either. A block
+// compaction wrote looks no different, so compactions invalidate too: each
+// dashboard evaluates its whole range once more, about every two hours.
+type blockWatch struct {
+	blockMetas func() ([]tsdb.BlockMeta, error)
+	tracker    *querycache.Tracker
+
+	mu   sync.Mutex
+	seen [][16]byte // the blocks' ULIDs
+}
+
+// startTime wraps storage's StartTime, which the cache reads before and
+// after every evaluation, with a look at the blocks: a block loaded while
+// a query ran then keeps its stitched answer from being served or cached.
+func (w *blockWatch) startTime(f func() (int64, error)) func() (int64, error) {
+	return func() (int64, error) {
+		if err := w.check(); err != nil {
+			return 0, err
+		}
+		return f()
+	}
+}
+
+func (w *blockWatch) check() error {
+	metas, err := w.blockMetas()
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(metas) == len(w.seen) && !slices.ContainsFunc(metas, func(m tsdb.BlockMeta) bool { return !slices.Contains(w.seen, [16]byte(m.ULID)) }) {
+		return nil
+	}
+	w.seen = w.seen[:0]
+	for _, m := range metas {
+		w.seen = append(w.seen, [16]byte(m.ULID))
+	}
+	w.tracker.Invalidate()
+	return nil
 }

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,7 +13,9 @@ import (
 	"time"
 
 	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
+	"github.com/prometheus/prometheus/tsdb"
 	"github.com/stretchr/testify/require"
 
 	"github.com/miniprom/miniprom/pkg/server"
@@ -175,4 +178,65 @@ func TestQueryCacheBypassedWithQueryLog(t *testing.T) {
 	log, err := os.ReadFile(filepath.Join(dir, "queries.log"))
 	require.NoError(t, err)
 	require.Equal(t, 2, strings.Count(string(log), `"query":"dash_metric"`))
+}
+
+// The TSDB loads blocks copied into --storage.tsdb.path (a backfill with
+// promtool tsdb create-blocks-from, a restored snapshot) at its next block
+// reload, without any append the cache's tracker sees: cached answers must
+// follow them all the same.
+func TestQueryCacheFollowsBlocksAddedToTheDataDir(t *testing.T) {
+	data := t.TempDir()
+	ts := startServer(t, serverConfig{
+		prometheusYML: "global: {}\n",
+		options: func(o *server.Options) {
+			durable(data)(o)
+			o.Tuning.BlockReloadInterval = time.Second
+		},
+	})
+	now := time.Now().Truncate(time.Minute)
+	var samples []prompb.Sample
+	for at := now.Add(-time.Hour); !at.After(now); at = at.Add(15 * time.Second) {
+		samples = append(samples, prompb.Sample{Timestamp: at.UnixMilli(), Value: 1})
+	}
+	ts.remoteWrite(rwSeries(t, map[string]string{"__name__": "dash_metric", "source": "live"}, samples))
+
+	// A first block sets the oldest sample storage holds, which the cache
+	// watches; the second, inside the window, moves nothing.
+	addBlock(t, ts, data, "early", now.Add(-55*time.Minute))
+	start, end := now.Add(-50*time.Minute), now.Add(-20*time.Minute)
+	require.Len(t, ts.queryRangeSeries("dash_metric", start, end, 30*time.Second), 1)
+	require.Len(t, ts.queryRangeSeries("dash_metric", start, end, 30*time.Second), 1)
+	require.Equal(t, 1.0, ts.metricValue("miniprom_query_cache_range_queries_total", map[string]string{"result": "hit"}))
+
+	addBlock(t, ts, data, "late", now.Add(-30*time.Minute))
+	require.ElementsMatch(t, []map[string]string{
+		{"__name__": "dash_metric", "source": "live"},
+		{"__name__": "dash_metric", "source": "late"},
+	}, ts.queryRangeSeries("dash_metric", start, end, 30*time.Second))
+}
+
+// addBlock writes a block with one sample of dash_metric{source=source}
+// elsewhere, moves it into the data directory and waits until queries see
+// it.
+func addBlock(t *testing.T, ts *testServer, data, source string, at time.Time) {
+	t.Helper()
+	other, err := tsdb.Open(t.TempDir(), nil, nil, tsdb.DefaultOptions(), nil)
+	require.NoError(t, err)
+	app := other.Appender(context.Background())
+	_, err = app.Append(0, labels.FromStrings("__name__", "dash_metric", "source", source), at.UnixMilli(), 2)
+	require.NoError(t, err)
+	require.NoError(t, app.Commit())
+	blocks := t.TempDir()
+	require.NoError(t, other.Snapshot(blocks, true))
+	require.NoError(t, other.Close())
+	entries, err := os.ReadDir(blocks)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	require.NoError(t, os.Rename(filepath.Join(blocks, entries[0].Name()), filepath.Join(data, entries[0].Name())))
+
+	q := url.Values{"query": {fmt.Sprintf(`dash_metric{source=%q}`, source)}, "time": {fmt.Sprint(at.Unix())}}
+	require.Eventually(t, func() bool {
+		code, r := ts.api("/api/v1/query?" + q.Encode())
+		return code == http.StatusOK && strings.Contains(string(r.Data), source)
+	}, 30*time.Second, 100*time.Millisecond, "the TSDB loads the block")
 }
