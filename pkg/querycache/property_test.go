@@ -97,7 +97,16 @@ func (w *world) check(n int) string {
 			case r < 15: // zoom or pan, same step
 				end -= int64(w.rng.IntN(20)) * step.Milliseconds()
 				length = time.Duration(w.rng.IntN(100)+5) * time.Minute
+				if w.rng.IntN(4) == 0 {
+					// A few steps, or one: the engine takes other paths
+					// for a range of a single step.
+					length = time.Duration(w.rng.IntN(3)) * step
+				}
 				log = append(log, "pan")
+			case r < 16: // a step more on each side
+				end += step.Milliseconds()
+				length += 2 * step
+				log = append(log, "widen")
 			default: // the same window again
 				log = append(log, "again")
 			}
