@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -245,13 +246,34 @@ func (q *query) execMiss(ctx context.Context, gen uint64, cutoff, oldest int64, 
 // annotations only when they include all the cached extent was evaluated
 // with; then they are exactly the whole range's. Warnings, which include
 // storage's (remote read), are the engine's to give for the whole range.
+//
+// That holds only for infos whose text names what happened and where, the
+// same whichever steps saw it: those in stepwiseInfos. The API renders
+// others with details gathered over the range (histogram_quantile's forced
+// monotonicity counts the samples fixed and gives the first and last time),
+// so an answer with one is the engine's to give for the whole range too,
+// as is any info upstream adds next.
 func infoOnly(annos annotations.Annotations) bool {
 	for _, err := range annos {
-		if !errors.Is(err, annotations.PromQLInfo) {
+		if !slices.ContainsFunc(stepwiseInfos, func(info error) bool { return errors.Is(err, info) }) {
 			return false
 		}
 	}
 	return true
+}
+
+// stepwiseInfos are the informational annotations that are plain texts:
+// the kind, a metric name or operation, and the position in the query.
+var stepwiseInfos = []error{
+	annotations.PossibleNonCounterInfo,
+	annotations.PossibleNonCounterLabelInfo,
+	annotations.IncompatibleTypesInBinOpInfo,
+	annotations.HistogramIgnoredInAggregationInfo,
+	annotations.HistogramIgnoredInMixedRangeInfo,
+	annotations.NativeHistogramQuantileNaNResultInfo,
+	annotations.NativeHistogramQuantileNaNSkewInfo,
+	annotations.NativeHistogramFractionNaNsInfo,
+	annotations.MismatchedCustomBucketsHistogramsInfo,
 }
 
 // execPartial answers from the cached steps in [from, to] and evaluates the

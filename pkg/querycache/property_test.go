@@ -146,7 +146,7 @@ func (w *world) compare(expr string, start, end int64, step time.Duration) strin
 		w.engineBugs++
 		return ""
 	}
-	d := diffResults(got, want)
+	d := diffResults(expr, got, want)
 	if d == "" {
 		return ""
 	}
@@ -159,7 +159,7 @@ func (w *world) compare(expr string, start, end int64, step time.Duration) strin
 			return err.Error()
 		}
 		res := again.Exec(ctx)
-		same, differs := diffResults(got, res) == "", diffResults(want, res) != ""
+		same, differs := diffResults(expr, got, res) == "", diffResults(expr, want, res) != ""
 		again.Close()
 		if same || differs {
 			w.nondeterministic++
@@ -169,12 +169,15 @@ func (w *world) compare(expr string, start, end int64, step time.Duration) strin
 	return d
 }
 
-func diffResults(got, want *promql.Result) string {
+// diffResults compares two answers to query. Annotations are compared as
+// the API shows them, rendered with the query: then some carry details
+// gathered over the steps (where and how often), not just their kind.
+func diffResults(query string, got, want *promql.Result) string {
 	if (got.Err == nil) != (want.Err == nil) || (got.Err != nil && got.Err.Error() != want.Err.Error()) {
 		return fmt.Sprintf("error: cached %v, uncached %v", got.Err, want.Err)
 	}
-	gw, gi := got.Warnings.AsStrings("", 0, 0)
-	ww, wi := want.Warnings.AsStrings("", 0, 0)
+	gw, gi := got.Warnings.AsStrings(query, 0, 0)
+	ww, wi := want.Warnings.AsStrings(query, 0, 0)
 	slices.Sort(gw)
 	slices.Sort(ww)
 	slices.Sort(gi)

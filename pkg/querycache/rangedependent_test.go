@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser/posrange"
+	"github.com/prometheus/prometheus/util/annotations"
 	"github.com/stretchr/testify/require"
 )
 
@@ -53,4 +55,14 @@ func TestSubqueryStepsBetweenWindows(t *testing.T) {
 	// The first two steps get cached, then the last is evaluated alone.
 	require.Empty(t, w.compare(expr, start, end-step.Milliseconds(), step))
 	require.Empty(t, w.compare(expr, start, end, step))
+}
+
+// An info the API renders with details gathered over the range's steps
+// cannot be stitched from pieces: the answer is the engine's whole.
+func TestInfoOnlyTakesStepwiseInfos(t *testing.T) {
+	var pos posrange.PositionRange
+	require.True(t, infoOnly(nil))
+	require.True(t, infoOnly(annotations.New().Add(annotations.NewPossibleNonCounterInfo("bytes", pos))))
+	require.False(t, infoOnly(annotations.New().Add(annotations.NewHistogramQuantileForcedMonotonicityInfo("x_bucket", pos, 1000, 1, 2, 0.5))))
+	require.False(t, infoOnly(annotations.New().Add(annotations.NewSortInRangeQueryWarning(pos))))
 }
