@@ -27,6 +27,8 @@ import (
 	"github.com/prometheus/prometheus/util/features"
 	"github.com/prometheus/prometheus/util/notifications"
 	v1 "github.com/prometheus/prometheus/web/api/v1"
+
+	"github.com/miniprom/miniprom/pkg/querycache"
 )
 
 // Storage is what the API reads from (and, with a receiver on, writes to).
@@ -192,6 +194,22 @@ func (a *API) Register(r *route.Router) {
 		if name == "/otlp/v1/metrics" && a.otlp != nil {
 			return a.otlp.checkOTLP(h)
 		}
+		if name == "/query_range" {
+			return statsUncached(h)
+		}
 		return h
 	}))
+}
+
+// statsUncached leaves range queries asking for statistics (stats=true) to
+// the engine: the statistics describe the work of an evaluation, which the
+// results cache would count for the steps it evaluated only. (stats=all,
+// per-step statistics, reaches the cache in the query's options.)
+func statsUncached(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.FormValue("stats") != "" {
+			r = r.WithContext(querycache.Uncached(r.Context()))
+		}
+		h(w, r)
+	}
 }

@@ -98,6 +98,15 @@ func (e *Engine) NewInstantQuery(ctx context.Context, q storage.Queryable, opts 
 	return e.inner.NewInstantQuery(ctx, q, opts, qs, ts)
 }
 
+type uncachedKey struct{}
+
+// Uncached returns a context whose range queries the cache leaves to the
+// engine, for requests that want what only a whole evaluation tells (its
+// statistics).
+func Uncached(ctx context.Context) context.Context {
+	return context.WithValue(ctx, uncachedKey{}, true)
+}
+
 // NewRangeQuery implements promql.QueryEngine. The engine builds the query
 // for the whole range as usual, which validates it; Exec then decides what
 // to evaluate.
@@ -113,7 +122,9 @@ func (e *Engine) NewRangeQuery(ctx context.Context, q storage.Queryable, opts pr
 		cq.end = cq.start + (cq.end-cq.start)/cq.step*cq.step
 	}
 	cq.lookback = lookbackOf(opts, e.o.LookbackDelta)
-	cq.plan, cq.cacheable = e.planFor(opts, qs, start, step, cq.lookback)
+	if ctx.Value(uncachedKey{}) == nil {
+		cq.plan, cq.cacheable = e.planFor(opts, qs, start, step, cq.lookback)
+	}
 	if cq.cacheable {
 		cq.key = cacheKey(qs, cq.start, cq.step, cq.lookback, opts)
 	}

@@ -240,3 +240,45 @@ func addBlock(t *testing.T, ts *testServer, data, source string, at time.Time) {
 		return code == http.StatusOK && strings.Contains(string(r.Data), source)
 	}, 30*time.Second, 100*time.Millisecond, "the TSDB loads the block")
 }
+
+// Statistics (stats=true) describe an evaluation of the whole range, so a
+// query asking for them is not answered from the cache.
+func TestQueryCacheLeavesStatsToTheEngine(t *testing.T) {
+	ts := startServer(t, serverConfig{
+		prometheusYML: "global: {}\n",
+		options:       func(o *server.Options) { o.EnableRemoteWriteReceiver = true },
+	})
+	now := time.Now().Truncate(time.Minute)
+	var samples []prompb.Sample
+	for at := now.Add(-time.Hour); !at.After(now); at = at.Add(15 * time.Second) {
+		samples = append(samples, prompb.Sample{Timestamp: at.UnixMilli(), Value: 1})
+	}
+	ts.remoteWrite(rwSeries(t, map[string]string{"__name__": "dash_metric"}, samples))
+	v := url.Values{"query": {"dash_metric"}, "stats": {"true"}, "step": {"30s"},
+		"start": {fmt.Sprint(now.Add(-50 * time.Minute).Unix())}, "end": {fmt.Sprint(now.Add(-20 * time.Minute).Unix())}}
+	queryable := func() float64 {
+		code, r := ts.api("/api/v1/query_range?" + v.Encode())
+		require.Equal(t, http.StatusOK, code, r.Error)
+		var data struct {
+			Stats struct {
+				Samples struct {
+					TotalQueryableSamples float64 `json:"totalQueryableSamples"`
+				} `json:"samples"`
+			} `json:"stats"`
+		}
+		require.NoError(t, json.Unmarshal(r.Data, &data))
+		return data.Stats.Samples.TotalQueryableSamples
+	}
+	first := queryable()
+	require.Positive(t, first)
+	require.Equal(t, first, queryable())
+	require.Zero(t, ts.metricValue("miniprom_query_cache_range_queries_total", map[string]string{"result": "hit"}))
+
+	// Without stats, the same query is cached.
+	v.Del("stats")
+	for range 2 {
+		code, r := ts.api("/api/v1/query_range?" + v.Encode())
+		require.Equal(t, http.StatusOK, code, r.Error)
+	}
+	require.Equal(t, 1.0, ts.metricValue("miniprom_query_cache_range_queries_total", map[string]string{"result": "hit"}))
+}
