@@ -5,14 +5,16 @@
 #   bench/run.sh                 # 10 minutes of self-scraping each (in parallel)
 #   DURATION=60 bench/run.sh     # shorter
 #
-# The reference is $MINIPROM_REF_PROMETHEUS, else /tmp/ref/prometheus (build it
-# with: GOBIN=/tmp/ref go install github.com/prometheus/prometheus/cmd/prometheus@v0.316.0).
+# The reference is $MINIPROM_REF_PROMETHEUS, else the one .ci/run builds in
+# ~/.cache/miniprom/ref-v0.316.0, else /tmp/ref/prometheus (build it with:
+# GOBIN=/tmp/ref go install github.com/prometheus/prometheus/cmd/prometheus@v0.316.0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-600}
 INTERVAL=${INTERVAL:-5s}
-REF=${MINIPROM_REF_PROMETHEUS:-/tmp/ref/prometheus}
+REF=${MINIPROM_REF_PROMETHEUS:-$HOME/.cache/miniprom/ref-v0.316.0/prometheus}
+[ -x "$REF" ] || REF=/tmp/ref/prometheus
 MINI=${MINIPROM_BIN:-bin/miniprom}
 [ -x "$MINI" ] || make build >/dev/null
 [ -x "$REF" ] || { echo "no reference Prometheus at $REF" >&2; exit 1; }
