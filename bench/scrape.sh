@@ -97,8 +97,21 @@ labels=/api/v1/label/pod/values
 labels_match="$labels?match%5B%5D=$(enc 'big_target_value{zone="z1"}')"
 instant="/api/v1/query?query=$(enc "$q")"
 instant100="/api/v1/query?query=$(enc "$q100")"
+# settle waits until no server is still evaluating queries: when wrk stops,
+# queries it sent keep running (a second or more each over 100k series),
+# and would take CPU from the next server's measurement.
+settle() {
+  local n
+  for _ in $(seq 600); do
+    n=$( { curl -sf --cacert "$ca" "$mini_url/metrics" || true; curl -sf --cacert "$ca" "$ref_url/metrics" || true; curl -sf --cacert "$ca" "$vm_url/metrics" || true; } |
+      awk '/^(prometheus_engine_queries|vm_concurrent_select_current) / {n += $2} END {print n + 0}')
+    [ "$n" = 0 ] && return
+    sleep 0.1
+  done
+}
 rps() { # URL [wrk options]: requests/s, or "errors" if any answer was not 2xx
   local out
+  settle
   # A query over 100k series takes about half a second: with 8 at a time,
   # wrk's default 2s timeout would count answers still coming as errors.
   out=$(wrk -t2 -c8 -d"${WRK_SECONDS}s" --timeout 60s "$@" 2>&1)
