@@ -50,13 +50,8 @@ func (l ReceiverLimits) checkRemoteWrite(next http.HandlerFunc) http.HandlerFunc
 			next(w, r) // Upstream answers unsupported encodings.
 			return
 		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-				http.Error(w, fmt.Sprintf("request body larger than %d bytes", mbe.Limit), http.StatusRequestEntityTooLarge)
-				return
-			}
-			http.Error(w, "read request body: "+err.Error(), http.StatusBadRequest)
+		body, ok := readBody(w, r)
+		if !ok {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -73,6 +68,21 @@ func (l ReceiverLimits) checkRemoteWrite(next http.HandlerFunc) http.HandlerFunc
 }
 
 var errTooLarge = errors.New("too large")
+
+// readBody reads a receiver's request body whole, answering for itself
+// when it cannot: 413 past the server's body limit, 400 otherwise.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			http.Error(w, fmt.Sprintf("request body larger than %d bytes", mbe.Limit), http.StatusRequestEntityTooLarge)
+			return nil, false
+		}
+		http.Error(w, "read request body: "+err.Error(), http.StatusBadRequest)
+		return nil, false
+	}
+	return body, true
+}
 
 // checkWriteBody validates a snappy-compressed remote write 1.0 or 2.0
 // request. A body that does not decode is left to upstream, which answers
