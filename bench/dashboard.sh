@@ -21,19 +21,9 @@ SERIES=${SERIES:-10000}
 HOURS=${HOURS:-24}
 . bench/peers.sh
 
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+bench_setup
 go build -o "$work/rwgen" ./bench/cmd/rwgen
 go build -o "$work/dashbench" ./bench/cmd/dashbench
-go run ./cmd/devcert -dir "$work/certs" -hosts 127.0.0.1,localhost >/dev/null
-cert=$work/certs/server.crt key=$work/certs/server.key ca=$work/certs/ca.crt
-cat > "$work/web.yml" <<YML
-tls_server_config:
-  cert_file: $cert
-  key_file: $key
-YML
 echo "global: {}" > "$work/prometheus.yml"
 
 wait_ready() { # $1 URL

@@ -22,15 +22,8 @@ HOURS=${HOURS:-24}
 . bench/peers.sh
 [ -d /dev/shm ] || { echo "no /dev/shm" >&2; exit 1; }
 
-work=$(mktemp -d)
-shm=$(mktemp -d /dev/shm/miniprom-bench-XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work" "$shm"; }
-trap cleanup EXIT
+bench_setup
 go build -o "$work/rwgen" ./bench/cmd/rwgen
-go run ./cmd/devcert -dir "$work/certs" -hosts 127.0.0.1,localhost >/dev/null
-cert=$work/certs/server.crt key=$work/certs/server.key ca=$work/certs/ca.crt
-printf 'tls_server_config:\n  cert_file: %s\n  key_file: %s\n' "$cert" "$key" > "$work/web.yml"
 echo "global: {}" > "$work/prometheus.yml"
 
 ms() { date +%s%3N; }

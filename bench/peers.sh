@@ -24,3 +24,23 @@ held() {
   [ -n "${2:-}" ] && t=$(du -sk "$2" | cut -f1)
   echo $(( ($(kb "$1" RssAnon) + $(kb "$1" RssFile) + t) / 1024 ))
 }
+
+# bench_setup makes what every side-by-side script needs: $work, a scratch
+# directory, and $shm, a RAM-backed one for miniprom, both removed at exit
+# with every process listed in pids; a development CA ($ca) and a server
+# certificate for 127.0.0.1 ($cert, $key); and $work/web.yml, a web config
+# serving TLS with it.
+bench_setup() {
+  work=$(mktemp -d)
+  shm=$(mktemp -d /dev/shm/miniprom-bench-XXXXXX)
+  pids=()
+  trap bench_cleanup EXIT
+  go run ./cmd/devcert -dir "$work/certs" -hosts 127.0.0.1,localhost >/dev/null
+  cert=$work/certs/server.crt key=$work/certs/server.key ca=$work/certs/ca.crt
+  printf 'tls_server_config:\n  cert_file: %s\n  key_file: %s\n' "$cert" "$key" > "$work/web.yml"
+}
+bench_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work" "$shm"
+}

@@ -31,19 +31,8 @@ for port in 29390 29391 29392 29399; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use" >&2; exit 1; fi
 done
 
-work=$(mktemp -d)
-shm=$(mktemp -d /dev/shm/miniprom-bench-XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work" "$shm"; }
-trap cleanup EXIT
+bench_setup
 go build -o "$work/bigtarget" ./bench/cmd/bigtarget
-go run ./cmd/devcert -dir "$work/certs" -hosts 127.0.0.1,localhost >/dev/null
-cert=$work/certs/server.crt key=$work/certs/server.key ca=$work/certs/ca.crt
-cat > "$work/web.yml" <<YML
-tls_server_config:
-  cert_file: $cert
-  key_file: $key
-YML
 # VictoriaMetrics serves TLS too when its build has the flags (Debian's does).
 vm_tls=() vm_scheme=http
 if "$VM" -help 2>&1 | grep -q -- -tlsCertFile; then
