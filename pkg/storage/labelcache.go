@@ -201,34 +201,80 @@ func (q *labelQuerier) searcher() (storage.Searcher, error) {
 }
 
 func (q *labelQuerier) LabelValues(ctx context.Context, name string, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
-	return q.labels(ctx, "v"+name, hints, ms, func(lq storage.LabelQuerier, h *storage.LabelHints) ([]string, annotations.Annotations, error) {
-		return lq.LabelValues(ctx, name, h, ms...)
-	}, func(ir tsdb.IndexReader) ([]string, error) {
-		return ir.LabelValues(ctx, name, nil, ms...)
+	return q.labels(ctx, hints, lookup{
+		values: true, name: name, ms: ms,
+		ask: func(lq storage.LabelQuerier, h *storage.LabelHints) ([]string, annotations.Annotations, error) {
+			return lq.LabelValues(ctx, name, h, ms...)
+		},
+		unsorted: func(ir tsdb.IndexReader) ([]string, error) {
+			return ir.LabelValues(ctx, name, nil, ms...)
+		},
 	})
 }
 
 func (q *labelQuerier) LabelNames(ctx context.Context, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
-	return q.labels(ctx, "n", hints, ms, func(lq storage.LabelQuerier, h *storage.LabelHints) ([]string, annotations.Annotations, error) {
-		return lq.LabelNames(ctx, h, ms...)
-	}, nil)
+	return q.labels(ctx, hints, lookup{
+		ms: ms,
+		ask: func(lq storage.LabelQuerier, h *storage.LabelHints) ([]string, annotations.Annotations, error) {
+			return lq.LabelNames(ctx, h, ms...)
+		},
+	})
+}
+
+// lookup is one label names or label values request.
+type lookup struct {
+	values bool   // label values, not names
+	name   string // the label whose values are asked
+	ms     []*labels.Matcher
+	// ask asks a querier.
+	ask func(storage.LabelQuerier, *storage.LabelHints) ([]string, annotations.Annotations, error)
+	// unsorted asks the head's index for values in the head's own order;
+	// nil for names, which come from a map in no order worth remembering.
+	unsorted func(tsdb.IndexReader) ([]string, error)
+}
+
+// key names the lookup over what it covers (block ULIDs or the head).
+func (l lookup) key(over string) string {
+	var key strings.Builder
+	what := "n"
+	if l.values {
+		what = "v" + l.name
+	}
+	key.WriteString(over + "\xff" + what)
+	for _, m := range l.ms {
+		key.WriteString("\xff" + m.String())
+	}
+	return key.String()
+}
+
+// fromPostings reports whether the head answers from its postings lists
+// alone: label names under matchers, and label values under a matcher on
+// another label. Without, it answers from its lists of names and values,
+// which a deletion updates after the postings (so headGen cannot vouch for
+// them); values are then compared instead (sortedHead), and names, a
+// handful, asked every time.
+func (l lookup) fromPostings() bool {
+	if !l.values {
+		return len(l.ms) > 0
+	}
+	for _, m := range l.ms {
+		if m.Name != l.name {
+			return true
+		}
+	}
+	return false
 }
 
 // labels answers as the DB's merged querier does: the union of the blocks
-// overlapping the range and of the head, sorted. unsorted, when given, asks
-// the head's index for the values in the head's own order (label names
-// come from a map, in no order worth remembering).
-func (q *labelQuerier) labels(ctx context.Context, what string, hints *storage.LabelHints, ms []*labels.Matcher,
-	ask func(storage.LabelQuerier, *storage.LabelHints) ([]string, annotations.Annotations, error),
-	unsorted func(tsdb.IndexReader) ([]string, error),
-) ([]string, annotations.Annotations, error) {
+// overlapping the range and of the head, sorted.
+func (q *labelQuerier) labels(ctx context.Context, hints *storage.LabelHints, l lookup) ([]string, annotations.Annotations, error) {
 	head := q.db.Head()
 	limited := hints != nil && hints.Limit > 0
 	if limited || head.MinOOOTime() <= q.maxt && q.mint <= head.MaxOOOTime() {
 		// With a limit each part may return any values of its own before
 		// the merge cuts them; out-of-order data joins the head's answer
 		// in ways only the DB's querier knows. Ask it.
-		return q.askDB(ask, hints)
+		return q.askDB(l.ask, hints)
 	}
 	blocks, withHead := q.view(head)
 	if q.afterView != nil {
@@ -237,17 +283,17 @@ func (q *labelQuerier) labels(ctx context.Context, what string, hints *storage.L
 	var parts [][]string
 	var ws annotations.Annotations
 	if len(blocks) > 0 {
-		vals, w, err := q.blockLabels(blocks, what, ms, ask)
+		vals, w, err := q.blockLabels(blocks, l)
 		if err != nil {
 			// A block may have been compacted away since the list was
 			// taken; the DB's querier holds its blocks while it reads.
-			return q.askDB(ask, hints)
+			return q.askDB(l.ask, hints)
 		}
 		ws.Merge(w)
 		parts = append(parts, vals)
 	}
 	if withHead {
-		vals, w, err := q.headLabels(ctx, head, what, ms, ask, unsorted)
+		vals, w, err := q.headLabels(ctx, head, l)
 		ws.Merge(w)
 		if err != nil {
 			return nil, ws, err
@@ -260,7 +306,7 @@ func (q *labelQuerier) labels(ctx context.Context, what string, hints *storage.L
 	// blocks were listed: the answer would miss them. So the parts must
 	// still be what the DB's querier would merge.
 	if again, headAgain := q.view(head); headAgain != withHead || !sameBlocks(blocks, again) {
-		return q.askDB(ask, hints)
+		return q.askDB(l.ask, hints)
 	}
 	var out []string
 	switch len(parts) {
@@ -313,62 +359,39 @@ func sameBlocks(a, b []*tsdb.Block) bool {
 }
 
 // headLabels is the head's sorted answer for the range.
-func (q *labelQuerier) headLabels(ctx context.Context, head *tsdb.Head, what string, ms []*labels.Matcher,
-	ask func(storage.LabelQuerier, *storage.LabelHints) ([]string, annotations.Annotations, error),
-	unsorted func(tsdb.IndexReader) ([]string, error),
-) ([]string, annotations.Annotations, error) {
+func (q *labelQuerier) headLabels(ctx context.Context, head *tsdb.Head, l lookup) ([]string, annotations.Annotations, error) {
 	rh := tsdb.NewRangeHead(head, q.mint, q.maxt)
-	if fromPostings(what, ms) {
-		return q.headByGen(ctx, head, rh, what, ms, ask)
+	if l.fromPostings() {
+		return q.headByGen(ctx, head, rh, l)
 	}
-	if unsorted == nil {
+	if l.unsorted == nil {
 		hq, err := tsdb.NewBlockQuerier(rh, q.mint, q.maxt)
 		if err != nil {
 			return nil, nil, err
 		}
 		defer hq.Close()
-		return ask(hq, nil)
+		return l.ask(hq, nil)
 	}
 	ir, err := rh.Index()
 	if err != nil {
 		return nil, nil, err
 	}
 	defer ir.Close()
-	vals, err := unsorted(ir)
+	vals, err := l.unsorted(ir)
 	if err != nil {
 		return nil, nil, err
 	}
-	return q.cache.sortedHead(labelKey("head", what, ms), vals), nil, nil
-}
-
-// fromPostings reports whether the head answers from its postings lists
-// alone: label names under matchers, and label values under a matcher on
-// another label. Without, it answers from its lists of names and values,
-// which a deletion updates after the postings (so headGen cannot vouch for
-// them); values are then compared instead (sortedHead), and names, a
-// handful, asked every time.
-func fromPostings(what string, ms []*labels.Matcher) bool {
-	if what == "n" {
-		return len(ms) > 0
-	}
-	for _, m := range ms {
-		if "v"+m.Name != what {
-			return true
-		}
-	}
-	return false
+	return q.cache.sortedHead(l.key("head"), vals), nil, nil
 }
 
 // headByGen answers from the cache while the head holds the same series
 // as when the answer was computed. Where the range and the head overlap,
 // the head's answer depends on its series alone, not on the range.
-func (q *labelQuerier) headByGen(ctx context.Context, head *tsdb.Head, rh *tsdb.RangeHead, what string, ms []*labels.Matcher,
-	ask func(storage.LabelQuerier, *storage.LabelHints) ([]string, annotations.Annotations, error),
-) ([]string, annotations.Annotations, error) {
+func (q *labelQuerier) headByGen(ctx context.Context, head *tsdb.Head, rh *tsdb.RangeHead, l lookup) ([]string, annotations.Annotations, error) {
 	// The head's times only grow: overlapping before the computation (its
 	// newest sample) and after it (its oldest) is overlapping throughout.
 	overlaps := q.mint <= head.MaxTime()
-	key := labelKey("head@gen", what, ms)
+	key := l.key("head@gen")
 	n, settled := q.gens.settled(ctx, head)
 	if overlaps && settled {
 		if e, ok := q.cache.get(key); ok && e.gen == n {
@@ -381,7 +404,7 @@ func (q *labelQuerier) headByGen(ctx context.Context, head *tsdb.Head, rh *tsdb.
 		return nil, nil, err
 	}
 	defer hq.Close()
-	vals, ws, err := ask(hq, nil)
+	vals, ws, err := l.ask(hq, nil)
 	if err != nil || !overlaps {
 		return vals, ws, err
 	}
@@ -392,27 +415,14 @@ func (q *labelQuerier) headByGen(ctx context.Context, head *tsdb.Head, rh *tsdb.
 	return vals, ws, nil
 }
 
-// labelKey names a lookup: what it covers (block ULIDs or the head), the
-// label or names, and the matchers.
-func labelKey(over, what string, ms []*labels.Matcher) string {
-	var key strings.Builder
-	key.WriteString(over + "\xff" + what)
-	for _, m := range ms {
-		key.WriteString("\xff" + m.String())
-	}
-	return key.String()
-}
-
 // blockLabels is the merged answer of blocks, from the cache when it has
 // it. Answers with annotations are not cached.
-func (q *labelQuerier) blockLabels(blocks []*tsdb.Block, what string, ms []*labels.Matcher,
-	ask func(storage.LabelQuerier, *storage.LabelHints) ([]string, annotations.Annotations, error),
-) ([]string, annotations.Annotations, error) {
+func (q *labelQuerier) blockLabels(blocks []*tsdb.Block, l lookup) ([]string, annotations.Annotations, error) {
 	var ulids strings.Builder
 	for _, b := range blocks {
 		ulids.WriteString(b.Meta().ULID.String())
 	}
-	key := labelKey(ulids.String(), what, ms)
+	key := l.key(ulids.String())
 	if e, ok := q.cache.get(key); ok {
 		q.cache.count(true)
 		return e.out, nil, nil
@@ -425,7 +435,7 @@ func (q *labelQuerier) blockLabels(blocks []*tsdb.Block, what string, ms []*labe
 		if err != nil {
 			return nil, ws, err
 		}
-		vals, w, err := ask(bq, nil)
+		vals, w, err := l.ask(bq, nil)
 		ws.Merge(w)
 		if err == nil {
 			// A block's strings point into its memory-mapped index,
