@@ -50,17 +50,13 @@ type proc struct {
 	err  error // the exit error, once done is closed
 }
 
-// startProc starts the binary with a minimal config and the extra flags, and
-// waits until it is ready.
-func startProc(t *testing.T, flags ...string) *proc {
+// startRaw starts the binary with a minimal config and the extra flags,
+// without waiting for it to be ready.
+func startRaw(t *testing.T, flags ...string) *proc {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
 	bin, err := binary()
 	require.NoError(t, err)
-	dir := t.TempDir()
-	cfg := write(t, dir, "prometheus.yml", "global:\n  scrape_interval: 1s\n")
+	cfg := write(t, t.TempDir(), "prometheus.yml", "global:\n  scrape_interval: 1s\n")
 	p := &proc{logs: &logWatcher{}, tmp: storagetest.MemoryDir(t), done: make(chan struct{})}
 	args := append([]string{"--config.file=" + cfg, "--web.listen-address=127.0.0.1:0", "--storage.memory.dir=" + p.tmp}, flags...)
 	p.cmd = exec.Command(bin, args...)
@@ -75,7 +71,17 @@ func startProc(t *testing.T, flags ...string) *proc {
 		p.cmd.Process.Kill()
 		<-p.done
 	})
+	return p
+}
 
+// startProc starts the binary with a minimal config and the extra flags, and
+// waits until it is ready.
+func startProc(t *testing.T, flags ...string) *proc {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	p := startRaw(t, flags...)
 	listening := regexp.MustCompile(`msg="Listening on".* address=(127\.0\.0\.1:\d+)`)
 	require.Eventually(t, func() bool {
 		if m := p.logs.find(listening); m != nil {

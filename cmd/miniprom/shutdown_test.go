@@ -3,11 +3,9 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"syscall"
@@ -83,31 +81,6 @@ func TestSIGTERMDuringLongQuery(t *testing.T) {
 			require.Empty(t, entries, "temp state left behind")
 		})
 	}
-}
-
-// startRaw starts the binary without waiting for it to be ready.
-func startRaw(t *testing.T) *proc {
-	t.Helper()
-	bin, err := binary()
-	require.NoError(t, err)
-	dir := t.TempDir()
-	cfg := write(t, dir, "prometheus.yml", "global:\n  scrape_interval: 1s\n")
-	shm, err := os.MkdirTemp("/dev/shm", "miniprom-test-")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(shm) })
-	p := &proc{logs: &logWatcher{}, tmp: shm, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, "--config.file="+cfg, "--web.listen-address=127.0.0.1:0", "--storage.memory.dir="+shm)
-	p.cmd.Env = append(os.Environ(), "TMPDIR="+shm)
-	pr, pw := io.Pipe()
-	p.cmd.Stderr = pw
-	require.NoError(t, p.cmd.Start())
-	go p.logs.follow(pr)
-	go func() { p.err = p.cmd.Wait(); pw.Close(); close(p.done) }()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-	})
-	return p
 }
 
 // TestSignalsDuringStartUp: SIGHUP and SIGTERM while the server is being
