@@ -262,3 +262,31 @@ func treeSums(t *testing.T, dir string) map[string]string {
 	}))
 	return sums
 }
+
+// TestSnapshotFlagsRefused: snapshot flags that cannot work stop the start
+// with a message naming them.
+func TestSnapshotFlagsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		want  string
+	}{
+		{"with on-disk storage", []string{"--storage.memory.snapshot-dir=" + t.TempDir(), "--storage.tsdb.path=" + t.TempDir()}, "with --storage.tsdb.path the TSDB keeps its data on disk itself"},
+		{"interval with on-disk storage", []string{"--storage.memory.snapshot-interval=1m", "--storage.tsdb.path=" + t.TempDir()}, "with --storage.tsdb.path"},
+		{"interval without a directory", []string{"--storage.memory.snapshot-interval=1m"}, "--storage.memory.snapshot-interval needs --storage.memory.snapshot-dir"},
+		{"chunks in the heap", []string{"--storage.memory.snapshot-dir=" + t.TempDir(), "--storage.memory.dir=heap"}, "not in the Go heap"},
+		{"a directory that cannot be made", []string{"--storage.memory.snapshot-dir=/proc/miniprom-snapshot"}, "--storage.memory.snapshot-dir=/proc/miniprom-snapshot"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var stdout, stderr bytes.Buffer
+			code := run(append([]string{
+				"--config.file=" + write(t, dir, "prometheus.yml", "scrape_configs: []\n"),
+				"--web.listen-address=127.0.0.1:0",
+			}, tc.flags...), &stdout, &stderr)
+			require.Equal(t, 1, code, stderr.String())
+			require.Contains(t, stderr.String(), tc.want)
+			require.NotContains(t, stderr.String(), "Listening on")
+		})
+	}
+}
