@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -136,7 +137,7 @@ func (s *snapshotter) write() (err error) {
 	if err != nil {
 		s.m.lastSuccess.Set(0)
 		s.m.failures.Inc()
-		s.logger.Error("Snapshot failed; the previous snapshot is kept", "dir", s.dir, "duration", took, "err", err)
+		s.logger.Error("Snapshot failed; the previous snapshot, if any, is kept", "dir", s.dir, "duration", took, "err", err)
 		return fmt.Errorf("snapshot to %s: %w", s.dir, err)
 	}
 	s.m.lastSuccess.Set(1)
@@ -151,6 +152,11 @@ func (s *snapshotter) writeLocked() (int64, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(s.staging)
+	// Upstream's snapshot of the head leaves out its out-of-order part:
+	// compact that into blocks first, as the TSDB does by itself later.
+	if err := s.db.CompactOOOHead(context.Background()); err != nil {
+		return 0, err
+	}
 	if err := s.db.Snapshot(s.staging, true); err != nil {
 		return 0, err
 	}
