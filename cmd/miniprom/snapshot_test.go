@@ -219,6 +219,7 @@ func TestSnapshotDiskFull(t *testing.T) {
 	// Older than what the second process writes: the head takes no sample
 	// older than the blocks loaded at start.
 	remoteWriteHours(t, p.url, "small", 2, 1, end.Add(-2*time.Hour))
+	require.Equal(t, 1, p.logs.count("its snapshots do not survive a reboot"), "a tmpfs is not a disk; log:\n%s", p.logs.all())
 	small := answers(t, p.url, "small", end)
 	p.stop(t, syscall.SIGTERM)
 	require.NoError(t, p.err, "exit status; log:\n%s", p.logs.all())

@@ -39,6 +39,9 @@ func loadSnapshot(logger *slog.Logger, dir, into string, room int64) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	if _, ram, err := ramFree(dir); err == nil && ram {
+		logger.Warn("The snapshot directory is on a RAM-backed filesystem: its snapshots do not survive a reboot", "dir", dir)
+	}
 	// Fail at start, not at the first snapshot, when dir is not writable.
 	probe, err := os.MkdirTemp(dir, ".probe-*")
 	if err != nil {
