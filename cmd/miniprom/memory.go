@@ -2,18 +2,22 @@ package main
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/model"
 
 	"github.com/miniprom/miniprom/pkg/server"
 	"github.com/miniprom/miniprom/pkg/storage"
 )
 
 // memoryFlags are miniprom's own flags about where and how much it holds
-// in memory: --storage.memory.dir and --storage.max-series.
+// in memory: --storage.memory.dir, --storage.max-series and the
+// --storage.memory.snapshot-* flags.
 type memoryFlags struct {
-	maxSeries int
+	maxSeries        int
+	snapshotInterval model.Duration
 }
 
 // bytesPerSeries is what a series costs held for the default day at the
@@ -27,6 +31,10 @@ func addMemoryFlags(a *kingpin.Application, o *server.Options, m *memoryFlags) {
 		Default("").PlaceHolder("<dir>").StringVar(&o.MemoryDir)
 	a.Flag("storage.max-series", "The most series held at once; new series beyond it are refused (scrapes keep their other series and show the refusal as the target's last error; remote write and OTLP answer 400). 0 derives it from the container or system memory (8KiB a series); -1 is no limit.").
 		Default("0").IntVar(&m.maxSeries)
+	a.Flag("storage.memory.snapshot-dir", "A directory on a disk that keeps in-memory data across restarts: written at shutdown (SIGTERM, SIGINT, /-/quit), loaded at start. Not with --storage.tsdb.path.").
+		PlaceHolder("<dir>").StringVar(&o.SnapshotDir)
+	a.Flag("storage.memory.snapshot-interval", "Also write the snapshot this often; 0 writes it only at shutdown. Needs --storage.memory.snapshot-dir.").
+		Default("0s").PlaceHolder("<duration>").SetValue(&m.snapshotInterval)
 }
 
 // applyMemoryFlags resolves the series bound from the container's or the
@@ -43,6 +51,7 @@ func applyMemoryFlags(logger *slog.Logger, o *server.Options, m memoryFlags) {
 			o.MaxSeries = int(mem / bytesPerSeries)
 		}
 	}
+	o.SnapshotInterval = time.Duration(m.snapshotInterval)
 	if o.StoragePath != "" && o.MemoryDir != storage.MemoryDirAuto {
 		logger.Warn("--storage.memory.dir is ignored with --storage.tsdb.path", "dir", o.MemoryDir)
 	}

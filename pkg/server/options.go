@@ -61,6 +61,12 @@ type Options struct {
 	// MemoryDir is --storage.memory.dir: where in-memory mode keeps chunks
 	// (storage.MemoryDirAuto, storage.MemoryDirHeap or a tmpfs directory).
 	MemoryDir string
+	// SnapshotDir is --storage.memory.snapshot-dir: a directory on a disk
+	// where in-memory storage is written at shutdown and loaded at start.
+	SnapshotDir string
+	// SnapshotInterval is --storage.memory.snapshot-interval: also take a
+	// snapshot this often; zero only at shutdown.
+	SnapshotInterval time.Duration
 	// MaxSeries is --storage.max-series: the most series held; 0 is none.
 	MaxSeries int
 	Query     storage.EngineOptions // --query.*
@@ -108,6 +114,9 @@ func (o *Options) validate() error {
 	if len(o.ListenAddresses) == 0 {
 		return errors.New("no listen address")
 	}
+	if err := o.validateSnapshot(); err != nil {
+		return err
+	}
 	if o.Retention == 0 {
 		o.Retention = storage.DefaultRetention
 		if o.StoragePath != "" {
@@ -149,6 +158,18 @@ func (o *Options) validate() error {
 	}
 	if o.Query.MaxConcurrency == 0 {
 		o.Query.MaxConcurrency = 20
+	}
+	return nil
+}
+
+func (o *Options) validateSnapshot() error {
+	switch {
+	case o.StoragePath != "" && (o.SnapshotDir != "" || o.SnapshotInterval != 0):
+		return errors.New("--storage.memory.snapshot-dir and --storage.memory.snapshot-interval are for in-memory storage: with --storage.tsdb.path the TSDB keeps its data on disk itself")
+	case o.SnapshotInterval < 0:
+		return fmt.Errorf("--storage.memory.snapshot-interval=%s: must not be negative", o.SnapshotInterval)
+	case o.SnapshotInterval > 0 && o.SnapshotDir == "":
+		return errors.New("--storage.memory.snapshot-interval needs --storage.memory.snapshot-dir")
 	}
 	return nil
 }

@@ -162,11 +162,21 @@ func New(o Options) (s *Server, err error) {
 		StartTimestamps:     o.Features.STStorage,
 		BlockReloadInterval: o.Tuning.BlockReloadInterval,
 		Disk:                o.diskTuning(),
+		SnapshotDir:         o.SnapshotDir,
+		SnapshotInterval:    o.SnapshotInterval,
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.stops.onStop("storage", s.unlessRequestsRunning(s.storage.Close))
+	// After scraping, rules and HTTP have stopped, before the storage
+	// closes. A server never run holds only what it loaded: nothing to write.
+	s.stops.onStop("snapshot", func() error {
+		if !s.started.Load() {
+			return nil
+		}
+		return s.storage.FinalSnapshot()
+	})
 	s.engine, err = s.newEngine(s.features)
 	if err != nil {
 		return nil, fmt.Errorf("create query engine: %w", err)

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -75,6 +76,13 @@ type Options struct {
 	BlockReloadInterval time.Duration
 	// Disk is the --storage.tsdb.* tuning, applied with Path only.
 	Disk DiskTuning
+	// SnapshotDir is a directory on a disk that in-memory storage loads
+	// at Open and writes at FinalSnapshot (--storage.memory.snapshot-dir,
+	// snapshot.go); empty keeps nothing across restarts.
+	SnapshotDir string
+	// SnapshotInterval also takes a snapshot this often; zero only at
+	// FinalSnapshot (--storage.memory.snapshot-interval).
+	SnapshotInterval time.Duration
 }
 
 // Storage is the TSDB. It implements storage.Storage,
@@ -83,7 +91,8 @@ type Storage struct {
 	b      backend
 	mode   Mode
 	dir    string
-	priv   *privateDir // in memory: removed by Close
+	priv   *privateDir  // in memory: removed by Close
+	snap   *snapshotter // with Options.SnapshotDir
 	logger *slog.Logger
 	rw     *remoteWrite
 	limit  *seriesLimit
@@ -143,6 +152,9 @@ func Open(logger *slog.Logger, reg prometheus.Registerer, o Options) (_ *Storage
 }
 
 func (s *Storage) openBackend(logger *slog.Logger, reg prometheus.Registerer, o Options) error {
+	if o.Path != "" && o.SnapshotDir != "" {
+		return errSnapshotDurable
+	}
 	if o.Path != "" {
 		s.mode, s.dir = ModeDisk, o.Path
 		db, err := openDB(logger, reg, o.Path, dbOptions(o, true, s.limit))
@@ -166,21 +178,60 @@ func (s *Storage) openBackend(logger *slog.Logger, reg prometheus.Registerer, o 
 	}
 	s.dir = s.priv.path
 	if memDir == "" {
+		if o.SnapshotDir != "" {
+			return errSnapshotHeap
+		}
 		s.mode = ModeHeap
 		s.b, err = openHeap(logger, reg, s.dir, o, s.limit)
 		return err
 	}
 	s.mode = ModeTmpfs
+	free, _, err := ramFree(memDir)
+	if err != nil {
+		return fmt.Errorf("measure %s: %w", memDir, err)
+	}
+	room := int64(float64(free) * memoryDirShare)
 	if o.RetentionSize <= 0 {
-		free, _, err := ramFree(memDir)
-		if err != nil {
-			return fmt.Errorf("measure %s: %w", memDir, err)
-		}
-		s.defaultSize = int64(float64(free)*memoryDirShare) &^ (1<<20 - 1) // whole MiB
+		s.defaultSize = room &^ (1<<20 - 1) // whole MiB
 		o.RetentionSize = s.defaultSize
 	}
-	s.b, err = openDB(logger, reg, s.dir, dbOptions(o, false, s.limit))
-	return err
+	if o.SnapshotDir != "" {
+		if err := loadSnapshot(logger, o.SnapshotDir, s.dir, min(room, o.RetentionSize)); err != nil {
+			return fmt.Errorf("load snapshot from --storage.memory.snapshot-dir=%s: %w", o.SnapshotDir, err)
+		}
+	}
+	db, err := openDB(logger, reg, s.dir, dbOptions(o, false, s.limit))
+	if err != nil {
+		return err
+	}
+	s.b = db
+	if o.SnapshotDir != "" {
+		s.snap = &snapshotter{
+			dir: o.SnapshotDir, interval: o.SnapshotInterval, db: db.DB,
+			staging: filepath.Join(s.dir, snapshotStaging),
+			logger:  logger.With("component", "snapshot"),
+			m:       newSnapshotMetrics(reg),
+		}
+		s.snap.start()
+	}
+	return nil
+}
+
+// Why a snapshot directory is refused.
+var (
+	errSnapshotDurable = errors.New("--storage.memory.snapshot-dir is for in-memory storage: with --storage.tsdb.path the TSDB keeps its data on disk itself")
+	errSnapshotHeap    = errors.New("--storage.memory.snapshot-dir needs chunks and blocks in a RAM-backed directory, not in the Go heap (see --storage.memory.dir)")
+)
+
+// FinalSnapshot stops periodic snapshots and writes the last one, once
+// nothing appends or queries any more; without Options.SnapshotDir it does
+// nothing. A failure keeps the previous snapshot and is returned.
+func (s *Storage) FinalSnapshot() error {
+	if s.snap == nil {
+		return nil
+	}
+	s.snap.stopPeriodic()
+	return s.snap.write()
 }
 
 // Compact compacts the head into blocks and applies retention now, as the
@@ -313,6 +364,9 @@ func (s *Storage) Dir() string { return s.dir }
 func (s *Storage) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		if s.snap != nil {
+			s.snap.stopPeriodic()
+		}
 		if s.rw != nil {
 			errs = append(errs, s.rw.close())
 		}

@@ -2,7 +2,7 @@
 
 import { get } from '../api';
 import { emptyState, h, replace, table } from '../dom';
-import { formatCount, formatTime } from '../format';
+import { formatCount, formatTime, humanizeDuration } from '../format';
 
 interface Stat {
   name: string;
@@ -29,22 +29,62 @@ function top(title: string, column: string, stats: Stat[] | null, unit = 'Count'
   ];
 }
 
-/** seriesLimit reads miniprom's bound on series held (--storage.max-series)
- * from its self-metrics; 0 when there is none or /metrics cannot be read. */
-export async function seriesLimit(): Promise<number> {
+/** selfMetrics reads miniprom's /metrics text; empty when it cannot. */
+async function selfMetrics(): Promise<string> {
   try {
     const resp = await fetch(new URL('./metrics', document.baseURI));
-    if (!resp.ok) return 0;
-    return parseSeriesLimit(await resp.text());
+    return resp.ok ? await resp.text() : '';
   } catch {
-    return 0;
+    return '';
   }
 }
 
-/** parseSeriesLimit finds miniprom_tsdb_series_limit in a /metrics text. */
+/** metric finds a metric without labels in a /metrics text. */
+function metric(metrics: string, name: string): number | null {
+  const m = new RegExp(`^${name} ([-0-9.e+]+)$`, 'm').exec(metrics);
+  return m ? Number(m[1]) : null;
+}
+
+/** parseSeriesLimit finds miniprom's bound on series held
+ * (--storage.max-series) in a /metrics text; 0 when there is none. */
 export function parseSeriesLimit(metrics: string): number {
-  const m = /^miniprom_tsdb_series_limit ([0-9.e+]+)$/m.exec(metrics);
-  return m ? Number(m[1]) : 0;
+  return metric(metrics, 'miniprom_tsdb_series_limit') ?? 0;
+}
+
+/** Snapshot is the state of --storage.memory.snapshot-dir. */
+export interface Snapshot {
+  lastSuccessTime: number; // seconds, 0 before the first success
+  lastSuccess: boolean;
+  lastDuration: number; // seconds
+  lastSize: number; // bytes
+  failures: number;
+}
+
+/** parseSnapshot reads the miniprom_snapshot_* self-metrics; null when
+ * snapshots are off. */
+export function parseSnapshot(metrics: string): Snapshot | null {
+  const time = metric(metrics, 'miniprom_snapshot_last_success_timestamp_seconds');
+  if (time === null) return null;
+  return {
+    lastSuccessTime: time,
+    lastSuccess: metric(metrics, 'miniprom_snapshot_last_success') === 1,
+    lastDuration: metric(metrics, 'miniprom_snapshot_last_duration_seconds') ?? 0,
+    lastSize: metric(metrics, 'miniprom_snapshot_last_size_bytes') ?? 0,
+    failures: metric(metrics, 'miniprom_snapshot_failures_total') ?? 0,
+  };
+}
+
+/** snapshotRow is the Snapshots table's row; the first is written at the
+ * first shutdown or interval. */
+export function snapshotRow(s: Snapshot): string[] {
+  if (s.lastSuccessTime === 0 && s.failures === 0) return ['none yet', '–', '–', '–', '0'];
+  return [
+    s.lastSuccessTime ? time(s.lastSuccessTime * 1000) : 'never',
+    s.lastSuccess ? 'success' : 'failed (previous snapshot kept)',
+    humanizeDuration(s.lastDuration * 1000),
+    `${formatCount(s.lastSize)} bytes`,
+    formatCount(s.failures),
+  ];
 }
 
 /** limitUse says how close the series held are to the bound. */
@@ -54,7 +94,9 @@ export function limitUse(series: number, limit: number): string {
 }
 
 export async function render(root: HTMLElement): Promise<void> {
-  const [{ data }, limit] = await Promise.all([get<TSDBStatus>('status/tsdb'), seriesLimit()]);
+  const [{ data }, metrics] = await Promise.all([get<TSDBStatus>('status/tsdb'), selfMetrics()]);
+  const limit = parseSeriesLimit(metrics);
+  const snapshot = parseSnapshot(metrics);
   const hs = data.headStats;
   replace(
     root,
@@ -73,6 +115,12 @@ export async function render(root: HTMLElement): Promise<void> {
         ],
       ],
     ),
+    ...(snapshot
+      ? [
+          h('h2', null, 'Snapshots'),
+          table(['Last success', 'Last snapshot', 'Duration', 'Size', 'Failures'], [snapshotRow(snapshot)]),
+        ]
+      : []),
     top('Top series count by metric name', 'Metric name', data.seriesCountByMetricName),
     top('Top label value count by label name', 'Label name', data.labelValueCountByLabelName),
     top('Top label memory use by label name', 'Label name', data.memoryInBytesByLabelName, 'Bytes'),
