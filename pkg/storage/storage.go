@@ -75,6 +75,11 @@ type Options struct {
 	BlockReloadInterval time.Duration
 	// Disk is the --storage.tsdb.* tuning, applied with Path only.
 	Disk DiskTuning
+	// NoHeadLabelCache leaves the head's label names and values uncached
+	// (--no-storage.label-cache.head): the head answers every request
+	// itself, as in Prometheus; blocks' answers are cached still
+	// (labelcache.go).
+	NoHeadLabelCache bool
 }
 
 // Storage is the TSDB. It implements storage.Storage,
@@ -145,7 +150,7 @@ func Open(logger *slog.Logger, reg prometheus.Registerer, o Options) (_ *Storage
 func (s *Storage) openBackend(logger *slog.Logger, reg prometheus.Registerer, o Options) error {
 	if o.Path != "" {
 		s.mode, s.dir = ModeDisk, o.Path
-		db, err := openDB(logger, reg, o.Path, dbOptions(o, true, s.limit))
+		db, err := openDB(logger, reg, o.Path, dbOptions(o, true, s.limit), !o.NoHeadLabelCache)
 		if err != nil {
 			return err
 		}
@@ -179,7 +184,7 @@ func (s *Storage) openBackend(logger *slog.Logger, reg prometheus.Registerer, o 
 		s.defaultSize = int64(float64(free)*memoryDirShare) &^ (1<<20 - 1) // whole MiB
 		o.RetentionSize = s.defaultSize
 	}
-	s.b, err = openDB(logger, reg, s.dir, dbOptions(o, false, s.limit))
+	s.b, err = openDB(logger, reg, s.dir, dbOptions(o, false, s.limit), !o.NoHeadLabelCache)
 	return err
 }
 
