@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -182,22 +183,30 @@ func TestHeadLabelValuesFollowNewSeries(t *testing.T) {
 }
 
 // BenchmarkHeadLabelValues asks a 1,000-value label of 100k head series, as
-// a dashboard variable does; "direct" is the DB's own querier (Prometheus).
+// a dashboard variable does; "direct" is the DB's own querier (Prometheus),
+// "nohead" the cached querier with the head cache off
+// (Options.NoHeadLabelCache).
 func BenchmarkHeadLabelValues(b *testing.B) {
-	s, err := Open(promslog.NewNopLogger(), nil, Options{MemoryDir: storagetest.MemoryDir(b), Retention: time.Hour})
-	require.NoError(b, err)
-	b.Cleanup(func() { s.Close() })
-	now := time.Now().UnixMilli()
-	app := s.Appender(context.Background())
-	for i := range 100_000 {
-		l := labels.FromStrings("__name__", "x", "instance", fmt.Sprintf("host-%d", i%1000), "series", fmt.Sprint(i))
-		_, err := app.Append(0, l, now, 1)
+	open := func(noHead bool) *Storage {
+		s, err := Open(promslog.NewNopLogger(), nil, Options{MemoryDir: storagetest.MemoryDir(b), Retention: time.Hour, NoHeadLabelCache: noHead})
 		require.NoError(b, err)
+		b.Cleanup(func() { s.Close() })
+		return s
 	}
-	require.NoError(b, app.Commit())
+	s, noHead := open(false), open(true)
+	now := time.Now().UnixMilli()
+	for _, s := range []*Storage{s, noHead} {
+		app := s.Appender(context.Background())
+		for i := range 100_000 {
+			l := labels.FromStrings("__name__", "x", "instance", fmt.Sprintf("host-%d", i%1000), "series", fmt.Sprint(i))
+			_, err := app.Append(0, l, now, 1)
+			require.NoError(b, err)
+		}
+		require.NoError(b, app.Commit())
+	}
 	db := s.b.(*dbBackend).DB
 	x := labels.MustNewMatcher(labels.MatchEqual, "__name__", "x")
-	for name, open := range map[string]func(int64, int64) (storage.Querier, error){"cached": s.Querier, "direct": db.Querier} {
+	for name, open := range map[string]func(int64, int64) (storage.Querier, error){"cached": s.Querier, "direct": db.Querier, "nohead": noHead.Querier} {
 		for match, ms := range map[string][]*labels.Matcher{"": nil, "/match": {x}} {
 			b.Run(name+match, func(b *testing.B) {
 				for b.Loop() {
@@ -210,6 +219,18 @@ func BenchmarkHeadLabelValues(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkAnswerCopy is what handing out a copy of a cached answer costs:
+// 1,000 label values.
+func BenchmarkAnswerCopy(b *testing.B) {
+	vals := make([]string, 1000)
+	for i := range vals {
+		vals[i] = fmt.Sprintf("host-%d", i)
+	}
+	for b.Loop() {
+		_ = slices.Clone(vals)
 	}
 }
 
