@@ -11,6 +11,10 @@
 //
 // With Options.Path (--storage.tsdb.path) it is the same TSDB on disk with
 // its WAL, as in Prometheus.
+//
+// Its querier answers label names and values from a cache of the blocks'
+// and the head's answers, always exactly what the DB's own querier would
+// (labelcache.go).
 package storage
 
 import (
