@@ -51,6 +51,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		retSize     units.Base2Bytes
 		cacheSize   units.Base2Bytes
 		mem         memoryFlags
+		headLabels  bool
 	)
 	a := kingpin.New(filepath.Base(os.Args[0]), "miniprom, a small Prometheus-compatible server with TLS and an in-memory TSDB.").
 		UsageWriter(stdout).ErrorWriter(stderr).Terminate(nil)
@@ -101,6 +102,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Default("50000000").IntVar(&o.Query.MaxSamples)
 	a.Flag("query.cache-size", "Memory for cached range query results, reused when a dashboard asks again with its window slid forward (miniprom only). 0 turns the cache off. Units: B, KB, MB, GB, based on powers of 2.").
 		Default("64MB").BytesVar(&cacheSize)
+	a.Flag("storage.label-cache.head", "Keep the head's label names and values answers while no series came or went (miniprom only); --no-storage.label-cache.head has the head answer every request, as Prometheus does. Persisted blocks' answers are cached either way.").
+		Default("true").BoolVar(&headLabels)
 	pf := addPrometheusFlags(a)
 	queryLimits := addQueryLimitFlags(a)
 	addMemoryFlags(a, &o, &mem)
@@ -135,6 +138,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	o.Retention = time.Duration(retention)
 	o.RemoteFlushDeadline = time.Duration(flushDL)
 	o.RetentionSize = int64(retSize)
+	o.NoHeadLabelCache = !headLabels
 	o.QueryCacheSize = int64(cacheSize)
 	if cacheSize == 0 {
 		o.QueryCacheSize = -1 // off; zero in Options means the default

@@ -4,6 +4,6 @@ package main
 // them; /api/v1/status/flags leaves them out, as it lists exactly
 // Prometheus's flags and clients compare it with theirs.
 func ownFlags() []string {
-	return append([]string{"query.cache-size", "storage.max-series", "storage.memory.dir",
+	return append([]string{"query.cache-size", "storage.label-cache.head", "storage.max-series", "storage.memory.dir",
 		"storage.memory.snapshot-dir", "storage.memory.snapshot-interval"}, queryLimitFlagNames()...)
 }

@@ -90,6 +90,9 @@ type Options struct {
 	WebConfigCheckInterval time.Duration
 	// ShutdownTimeout bounds how long in-flight requests may take at shutdown.
 	ShutdownTimeout time.Duration
+	// NoHeadLabelCache is --no-storage.label-cache.head: the head answers
+	// every label names and values request itself.
+	NoHeadLabelCache bool
 
 	Features Features // --enable-feature
 	Tuning   Tuning   // the other Prometheus 3.16 flags; zero fields are defaults

@@ -157,6 +157,7 @@ func New(o Options) (s *Server, err error) {
 		MaxSeries:     o.MaxSeries,
 		MaxExemplars:  maxExemplars(cfg),
 
+		NoHeadLabelCache:    o.NoHeadLabelCache,
 		RemoteFlushDeadline: o.RemoteFlushDeadline,
 		Path:                o.StoragePath,
 		StartTimestamps:     o.Features.STStorage,

@@ -19,14 +19,14 @@ import (
 type dbBackend struct {
 	*tsdb.DB
 	stats    *tsdb.DBStats
-	labels   *labelCache
-	gens     *headGen
+	blocks   *blockCache
+	head     *headCache // nil with Options.NoHeadLabelCache
 	snapshot bool
 }
 
 // Querier is the DB's, with label names and values cached (labelcache.go).
 func (b *dbBackend) Querier(mint, maxt int64) (storage.Querier, error) {
-	return &labelQuerier{db: b.DB, cache: b.labels, gens: b.gens, mint: mint, maxt: maxt}, nil
+	return &labelQuerier{db: b.DB, blocks: b.blocks, head: b.head, mint: mint, maxt: maxt}, nil
 }
 
 // dbOptions are the tsdb.Options for o. wal is off in memory: a WAL would
@@ -63,20 +63,30 @@ func maxBlockDuration(retention time.Duration) int64 {
 	return min(max(retention/10, lo), hi).Milliseconds()
 }
 
-func openDB(logger *slog.Logger, reg prometheus.Registerer, dir string, opts *tsdb.Options) (*dbBackend, error) {
+// openDB opens the TSDB with the label cache (labelcache.go); headCache
+// says whether the head's part is cached too.
+func openDB(logger *slog.Logger, reg prometheus.Registerer, dir string, opts *tsdb.Options, headCache bool) (*dbBackend, error) {
 	stats := tsdb.NewDBStats()
-	gens := &headGen{}
-	hooks := lifecycles{gens}
-	if opts.SeriesLifecycleCallback != nil {
-		hooks = lifecycles{opts.SeriesLifecycleCallback, gens}
+	var gens *headGen
+	if headCache {
+		gens = &headGen{}
+		hooks := lifecycles{gens}
+		if opts.SeriesLifecycleCallback != nil {
+			hooks = lifecycles{opts.SeriesLifecycleCallback, gens}
+		}
+		opts.SeriesLifecycleCallback = hooks
 	}
-	opts.SeriesLifecycleCallback = hooks
 	db, err := tsdb.Open(dir, logger.With("component", "tsdb"), reg, opts, stats)
 	if err != nil {
 		return nil, fmt.Errorf("open TSDB in %s: %w", dir, err)
 	}
-	gens.head.Store(db.Head())
-	return &dbBackend{DB: db, stats: stats, labels: newLabelCache(reg), gens: gens}, nil
+	m := newLabelCacheMetrics(reg)
+	b := &dbBackend{DB: db, stats: stats, blocks: newBlockCache(m)}
+	if headCache {
+		gens.head.Store(db.Head())
+		b.head = newHeadCache(m, gens)
+	}
+	return b, nil
 }
 
 func (b *dbBackend) BlockMetas() []tsdb.BlockMeta {

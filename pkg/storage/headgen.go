@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -45,23 +46,30 @@ func (g *headGen) PreCreation(labels.Labels) error { return nil }
 func (g *headGen) PostCreation(labels.Labels) { g.n.Add(1) }
 
 // PostDeletion is called for each of the head's stripes, mostly with none
-// deleted. The series of one call leave the postings together. The number
-// moves with the pending deletion under the lock, so that settled never
-// sees a number counting a deletion whose series it does not check. The
-// list is pruned each time it doubled: a gc announces its deletions stripe
-// by stripe before it takes any of them out of the postings, and none of
-// those can be pruned yet.
+// deleted. The series of one call leave the all-series postings together
+// (upstream's MemPostings.Delete takes them out of that list in one step,
+// after the postings of their labels), so one of them, the lowest, stands
+// for the call. The number moves with the pending deletion under the lock,
+// so that settled never sees a number counting a deletion whose series it
+// does not check. The list is pruned each time it doubled: a gc announces
+// its deletions stripe by stripe before it takes any of them out of the
+// postings, and none of those can be pruned yet.
 func (g *headGen) PostDeletion(deleted map[chunks.HeadSeriesRef]labels.Labels) {
-	for ref := range deleted {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		g.pending = append(g.pending, storage.SeriesRef(ref))
-		g.n.Add(1)
-		if head := g.head.Load(); head != nil && len(g.pending) >= 2*g.prunedTo+pendingSlack {
-			g.prune(context.Background(), head)
-		}
+	if len(deleted) == 0 {
 		return
 	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pending = append(g.pending, storage.SeriesRef(lowestRef(deleted)))
+	g.n.Add(1)
+	if head := g.head.Load(); head != nil && len(g.pending) >= 2*g.prunedTo+pendingSlack {
+		g.prune(context.Background(), head)
+	}
+}
+
+// lowestRef is the lowest reference in a non-empty set.
+func lowestRef(set map[chunks.HeadSeriesRef]labels.Labels) chunks.HeadSeriesRef {
+	return slices.Min(slices.Collect(maps.Keys(set)))
 }
 
 // settled returns the number of the head's current set of series, and

@@ -14,129 +14,108 @@ import (
 	"github.com/prometheus/prometheus/util/annotations"
 )
 
-// labelCache keeps label names and values answers, so a dashboard asking
-// for its variables again gets them without the work, and always exactly
-// what the DB's own querier answers.
+// The label cache answers label names and values requests as the DB's own
+// querier does, so a dashboard asking for its variables again gets them
+// without the work. It has two parts, each its own type:
 //
-// Persisted blocks: the merged and sorted answer of the blocks a range
-// covers, so a day of 2h blocks is not merged again on every load
-// (Prometheus does; a head alone never had to). A block never changes once
-// written and its label values do not depend on the queried range, so the
-// answer for a set of blocks, a label and matchers holds for as long as
-// those blocks exist: the key names the blocks, and compaction or retention
-// changes it.
+//   - blockCache (blockcache.go): the merged answer of the persisted blocks
+//     a range covers. Blocks never change, so an answer holds for as long as
+//     its blocks exist; the key names them.
+//   - headCache (headcache.go): the head's answer, kept only while it
+//     provably holds. It rests on the order of calls inside upstream's head
+//     (headgen.go), pinned by TestUpstreamHeadHooksInSync. Options.NoHeadLabelCache
+//     (--no-storage.label-cache.head) turns it off: the head then answers
+//     every request itself.
 //
-// The head changes. Under matchers on other labels it answers from its
-// postings, and that answer is kept with the number of the head's set of
-// series it was computed from (headgen.go). Otherwise it answers from its
-// lists of names and values: names are asked every time (a handful), and a
-// label's values, handed out in the order the head holds them, are kept
-// beside their sorted copy, which is reused while the head's list is the
-// same element by element (sorting took a third of a label values request
-// at 100k series).
-type labelCache struct {
-	mu      sync.Mutex
-	entries map[string]labelEntry
-	bytes   int64
-	max     int64
+// labelQuerier merges the two as the DB's querier does (view mirrors
+// tsdb.DB.Querier's choice of blocks and head, pinned by
+// TestUpstreamQuerierInSync). A request with a limit, or over out-of-order
+// data, goes to the DB's querier. Every answer handed out is the caller's
+// own: the caches keep their copy and hand out another.
 
-	hits, misses prometheus.Counter
+// labelCacheBytes bounds each part of the cache; when one is full it starts
+// over.
+const labelCacheBytes = 16 << 20
+
+// labelCacheMetrics count the lookups each part answered and could not.
+type labelCacheMetrics struct {
+	hits, misses *prometheus.CounterVec
 }
 
-// labelEntry is a cached answer, out. For the head, either in is the
-// unsorted list out was sorted from, or gen the number of the head's set of
-// series out was computed from (headgen.go).
-type labelEntry struct {
-	in, out []string
-	gen     uint64
-}
-
-// labelCacheBytes bounds the cache; when full it starts over.
-const labelCacheBytes = 32 << 20
-
-func newLabelCache(reg prometheus.Registerer) *labelCache {
-	c := &labelCache{
-		entries: map[string]labelEntry{},
-		max:     labelCacheBytes,
-		hits: prometheus.NewCounter(prometheus.CounterOpts{
+func newLabelCacheMetrics(reg prometheus.Registerer) labelCacheMetrics {
+	m := labelCacheMetrics{
+		hits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "miniprom_tsdb_label_cache_hits_total",
-			Help: "Label name and value lookups answered from the cache (persisted blocks' merged answers, the head's answers while its series stay the same, or its sorted values).",
-		}),
-		misses: prometheus.NewCounter(prometheus.CounterOpts{
+			Help: "Label name and value lookups answered from the cache, by part: blocks (persisted blocks' merged answers) or head (the head's answers while its series stay the same, or its sorted values).",
+		}, []string{"part"}),
+		misses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "miniprom_tsdb_label_cache_misses_total",
-			Help: "Label name and value lookups the cache could not answer.",
-		}),
+			Help: "Label name and value lookups the cache could not answer, by part (blocks or head).",
+		}, []string{"part"}),
 	}
 	if reg != nil {
-		reg.MustRegister(c.hits, c.misses)
+		reg.MustRegister(m.hits, m.misses)
 	}
-	return c
+	return m
 }
 
-func (c *labelCache) get(key string) (labelEntry, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[key]
+// answers is a bounded map of cached answers; when full it starts over
+// (keys of compacted or expired blocks linger until then). Its values are
+// shared by every get: the cache types around it copy what they hand out.
+type answers[E any] struct {
+	mu      sync.Mutex
+	entries map[string]E
+	bytes   int64
+	max     int64
+	size    func(key string, e E) int64
+}
+
+func newAnswers[E any](max int64, size func(string, E) int64) *answers[E] {
+	return &answers[E]{entries: map[string]E{}, max: max, size: size}
+}
+
+func (a *answers[E]) get(key string) (E, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	e, ok := a.entries[key]
 	return e, ok
 }
 
-func (c *labelCache) count(hit bool) {
-	if hit {
-		c.hits.Inc()
-	} else {
-		c.misses.Inc()
-	}
-}
-
-func (c *labelCache) put(key string, e labelEntry) {
-	size := entrySize(key, e)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if size > c.max/4 {
+// put keeps e, which no one may modify afterwards. An entry over a quarter
+// of the budget is not kept.
+func (a *answers[E]) put(key string, e E) {
+	size := a.size(key, e)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if size > a.max/4 {
 		return
 	}
-	if old, ok := c.entries[key]; ok {
-		c.bytes -= entrySize(key, old)
+	if old, ok := a.entries[key]; ok {
+		a.bytes -= a.size(key, old)
 	}
-	if c.bytes+size > c.max {
-		// Keys of compacted or expired blocks linger until here.
-		c.entries, c.bytes = map[string]labelEntry{}, 0
+	if a.bytes+size > a.max {
+		a.entries, a.bytes = map[string]E{}, 0
 	}
-	c.entries[key] = e
-	c.bytes += size
+	a.entries[key] = e
+	a.bytes += size
 }
 
-// entrySize is about what an entry holds: its strings once (in shares
-// them with out) and a header for each.
-func entrySize(key string, e labelEntry) int64 {
-	size := int64(len(key)) + int64(len(e.in))*16
-	for _, v := range e.out {
+// stringsSize is about what a list of strings holds: each string and its
+// header.
+func stringsSize(vals []string) int64 {
+	var size int64
+	for _, v := range vals {
 		size += int64(len(v)) + 16
 	}
 	return size
-}
-
-// sortedHead is vals sorted: the cached copy when the head's list under key
-// is still vals. The answer is shared and must not be modified (upstream's
-// API sorts it again, which reads an ordered slice without writing it).
-func (c *labelCache) sortedHead(key string, vals []string) []string {
-	if e, ok := c.get(key); ok && slices.Equal(e.in, vals) {
-		c.count(true)
-		return e.out
-	}
-	c.count(false)
-	out := slices.Clone(vals)
-	slices.Sort(out)
-	c.put(key, labelEntry{in: vals, out: out})
-	return out
 }
 
 // labelQuerier is the DB's querier with label lookups served through the
 // cache. Select goes to the DB's own querier, opened on first use.
 type labelQuerier struct {
 	db         *tsdb.DB
-	cache      *labelCache
-	gens       *headGen
+	blocks     *blockCache
+	head       *headCache // nil: the head answers itself
 	mint, maxt int64
 
 	q   storage.Querier
@@ -200,6 +179,7 @@ func (q *labelQuerier) searcher() (storage.Searcher, error) {
 	return s, nil
 }
 
+// LabelValues is the DB's answer; the caller owns the slice.
 func (q *labelQuerier) LabelValues(ctx context.Context, name string, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
 	return q.labels(ctx, hints, lookup{
 		values: true, name: name, ms: ms,
@@ -212,6 +192,7 @@ func (q *labelQuerier) LabelValues(ctx context.Context, name string, hints *stor
 	})
 }
 
+// LabelNames is the DB's answer; the caller owns the slice.
 func (q *labelQuerier) LabelNames(ctx context.Context, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
 	return q.labels(ctx, hints, lookup{
 		ms: ms,
@@ -251,7 +232,7 @@ func (l lookup) key(over string) string {
 // alone: label names under matchers, and label values under a matcher on
 // another label. Without, it answers from its lists of names and values,
 // which a deletion updates after the postings (so headGen cannot vouch for
-// them); values are then compared instead (sortedHead), and names, a
+// them); values are then compared instead (headCache.sorted), and names, a
 // handful, asked every time.
 func (l lookup) fromPostings() bool {
 	if !l.values {
@@ -266,7 +247,8 @@ func (l lookup) fromPostings() bool {
 }
 
 // labels answers as the DB's merged querier does: the union of the blocks
-// overlapping the range and of the head, sorted.
+// overlapping the range and of the head, sorted. The answer is the
+// caller's.
 func (q *labelQuerier) labels(ctx context.Context, hints *storage.LabelHints, l lookup) ([]string, annotations.Annotations, error) {
 	head := q.db.Head()
 	limited := hints != nil && hints.Limit > 0
@@ -283,7 +265,7 @@ func (q *labelQuerier) labels(ctx context.Context, hints *storage.LabelHints, l 
 	var parts [][]string
 	var ws annotations.Annotations
 	if len(blocks) > 0 {
-		vals, w, err := q.blockLabels(blocks, l)
+		vals, w, err := q.blocks.labels(blocks, q.mint, q.maxt, l)
 		if err != nil {
 			// A block may have been compacted away since the list was
 			// taken; the DB's querier holds its blocks while it reads.
@@ -308,16 +290,28 @@ func (q *labelQuerier) labels(ctx context.Context, hints *storage.LabelHints, l 
 	if again, headAgain := q.view(head); headAgain != withHead || !sameBlocks(blocks, again) {
 		return q.askDB(l.ask, hints)
 	}
-	var out []string
 	switch len(parts) {
 	case 0:
 		return nil, ws, nil
 	case 1:
-		out = parts[0]
+		return parts[0], ws, nil
 	default:
-		out = mergeSorted(parts[0], parts[1])
+		return mergeSorted(parts[0], parts[1]), ws, nil
 	}
-	return out, ws, nil
+}
+
+// headLabels is the head's sorted answer for the range, from the head
+// cache when there is one; the caller owns it.
+func (q *labelQuerier) headLabels(ctx context.Context, head *tsdb.Head, l lookup) ([]string, annotations.Annotations, error) {
+	if q.head != nil {
+		return q.head.labels(ctx, head, q.mint, q.maxt, l)
+	}
+	hq, err := tsdb.NewBlockQuerier(tsdb.NewRangeHead(head, q.mint, q.maxt), q.mint, q.maxt)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer hq.Close()
+	return l.ask(hq, nil)
 }
 
 // askDB asks the DB's own querier.
@@ -330,8 +324,9 @@ func (q *labelQuerier) askDB(ask func(storage.LabelQuerier, *storage.LabelHints)
 }
 
 // view is what the DB's querier would merge for the range now: the blocks
-// overlapping it, and whether the head takes part. While the head is being
-// truncated after a compaction (it waits for queries reading what it
+// overlapping it, and whether the head takes part. It mirrors
+// tsdb.DB.Querier (pinned by TestUpstreamQuerierInSync). While the head is
+// being truncated after a compaction (it waits for queries reading what it
 // drops), the DB's querier leaves it out of a range wholly before the
 // truncation point, which the new block answers for
 // (Head.IsQuerierCollidingWithTruncation); the head answers with all its
@@ -358,112 +353,8 @@ func sameBlocks(a, b []*tsdb.Block) bool {
 	return slices.EqualFunc(a, b, func(x, y *tsdb.Block) bool { return x.Meta().ULID == y.Meta().ULID })
 }
 
-// headLabels is the head's sorted answer for the range.
-func (q *labelQuerier) headLabels(ctx context.Context, head *tsdb.Head, l lookup) ([]string, annotations.Annotations, error) {
-	rh := tsdb.NewRangeHead(head, q.mint, q.maxt)
-	if l.fromPostings() {
-		return q.headByGen(ctx, head, rh, l)
-	}
-	if l.unsorted == nil {
-		hq, err := tsdb.NewBlockQuerier(rh, q.mint, q.maxt)
-		if err != nil {
-			return nil, nil, err
-		}
-		defer hq.Close()
-		return l.ask(hq, nil)
-	}
-	ir, err := rh.Index()
-	if err != nil {
-		return nil, nil, err
-	}
-	defer ir.Close()
-	vals, err := l.unsorted(ir)
-	if err != nil {
-		return nil, nil, err
-	}
-	return q.cache.sortedHead(l.key("head"), vals), nil, nil
-}
-
-// headByGen answers from the cache while the head holds the same series
-// as when the answer was computed. Where the range and the head overlap,
-// the head's answer depends on its series alone, not on the range.
-func (q *labelQuerier) headByGen(ctx context.Context, head *tsdb.Head, rh *tsdb.RangeHead, l lookup) ([]string, annotations.Annotations, error) {
-	// The head's times only grow: overlapping before the computation (its
-	// newest sample) and after it (its oldest) is overlapping throughout.
-	overlaps := q.mint <= head.MaxTime()
-	key := l.key("head@gen")
-	n, settled := q.gens.settled(ctx, head)
-	if overlaps && settled {
-		if e, ok := q.cache.get(key); ok && e.gen == n {
-			q.cache.count(true)
-			return e.out, nil, nil
-		}
-	}
-	hq, err := tsdb.NewBlockQuerier(rh, q.mint, q.maxt)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer hq.Close()
-	vals, ws, err := l.ask(hq, nil)
-	if err != nil || !overlaps {
-		return vals, ws, err
-	}
-	q.cache.count(false)
-	if len(ws) == 0 && settled && q.gens.n.Load() == n && q.maxt >= head.MinTime() {
-		q.cache.put(key, labelEntry{gen: n, out: vals})
-	}
-	return vals, ws, nil
-}
-
-// blockLabels is the merged answer of blocks, from the cache when it has
-// it. Answers with annotations are not cached.
-func (q *labelQuerier) blockLabels(blocks []*tsdb.Block, l lookup) ([]string, annotations.Annotations, error) {
-	var ulids strings.Builder
-	for _, b := range blocks {
-		ulids.WriteString(b.Meta().ULID.String())
-	}
-	key := l.key(ulids.String())
-	if e, ok := q.cache.get(key); ok {
-		q.cache.count(true)
-		return e.out, nil, nil
-	}
-	q.cache.count(false)
-	var merged []string
-	var ws annotations.Annotations
-	for i, b := range blocks {
-		bq, err := tsdb.NewBlockQuerier(b, q.mint, q.maxt)
-		if err != nil {
-			return nil, ws, err
-		}
-		vals, w, err := l.ask(bq, nil)
-		ws.Merge(w)
-		if err == nil {
-			// A block's strings point into its memory-mapped index,
-			// unmapped when the block goes; the DB's querier keeps its
-			// blocks open until closed, the cache keeps none. Copied
-			// while this querier holds the block open.
-			for i, v := range vals {
-				vals[i] = strings.Clone(v)
-			}
-		}
-		bq.Close()
-		if err != nil {
-			return nil, ws, err
-		}
-		if i == 0 {
-			merged = vals
-		} else {
-			merged = mergeSorted(merged, vals)
-		}
-	}
-	if len(ws) == 0 {
-		q.cache.put(key, labelEntry{out: merged})
-	}
-	return merged, ws, nil
-}
-
 // mergeSorted is the sorted union of two sorted lists, as upstream's merge
-// querier makes it.
+// querier makes it, in a new slice.
 func mergeSorted(a, b []string) []string {
 	res := make([]string, 0, max(len(a), len(b))*10/9)
 	for len(a) > 0 && len(b) > 0 {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,12 +24,7 @@ import (
 // random ranges, matchers and limits, before and after the data moves into
 // new blocks and series come and go.
 func TestLabelCacheMatchesDB(t *testing.T) {
-	shm, err := os.MkdirTemp("/dev/shm", "miniprom-test-")
-	if err != nil {
-		t.Skip("no /dev/shm")
-	}
-	t.Cleanup(func() { os.RemoveAll(shm) })
-	s, err := Open(promslog.NewNopLogger(), nil, Options{MemoryDir: shm, Retention: 30 * 24 * time.Hour})
+	s, err := Open(promslog.NewNopLogger(), nil, Options{MemoryDir: storagetest.MemoryDir(t), Retention: 30 * 24 * time.Hour})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	db := s.b.(*dbBackend).DB
@@ -119,14 +114,14 @@ func TestHeadGenWaitsForDeletedPostings(t *testing.T) {
 	require.NoError(t, app.Commit())
 
 	ctx := context.Background()
-	n, ok := b.gens.settled(ctx, b.Head())
+	n, ok := b.head.gens.settled(ctx, b.Head())
 	require.True(t, ok)
-	b.gens.PostDeletion(map[chunks.HeadSeriesRef]labels.Labels{chunks.HeadSeriesRef(ref): labels.EmptyLabels()})
-	m, ok := b.gens.settled(ctx, b.Head())
+	b.head.gens.PostDeletion(map[chunks.HeadSeriesRef]labels.Labels{chunks.HeadSeriesRef(ref): labels.EmptyLabels()})
+	m, ok := b.head.gens.settled(ctx, b.Head())
 	require.False(t, ok, "the series is still in the postings")
 	require.Greater(t, m, n)
-	b.gens.PostDeletion(map[chunks.HeadSeriesRef]labels.Labels{1 << 40: labels.EmptyLabels()})
-	_, ok = b.gens.settled(ctx, b.Head())
+	b.head.gens.PostDeletion(map[chunks.HeadSeriesRef]labels.Labels{1 << 40: labels.EmptyLabels()})
+	_, ok = b.head.gens.settled(ctx, b.Head())
 	require.False(t, ok, "one deletion done, the other not")
 }
 
@@ -136,7 +131,7 @@ func TestHeadLabelValuesFollowNewSeries(t *testing.T) {
 	s, err := Open(promslog.NewNopLogger(), nil, Options{MemoryDir: storagetest.MemoryDir(t), Retention: time.Hour})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
-	cache := s.b.(*dbBackend).labels
+	cache := s.b.(*dbBackend).head
 	now := time.Now().UnixMilli()
 	add := func(pods ...string) {
 		app := s.Appender(context.Background())
@@ -188,22 +183,30 @@ func TestHeadLabelValuesFollowNewSeries(t *testing.T) {
 }
 
 // BenchmarkHeadLabelValues asks a 1,000-value label of 100k head series, as
-// a dashboard variable does; "direct" is the DB's own querier (Prometheus).
+// a dashboard variable does; "direct" is the DB's own querier (Prometheus),
+// "nohead" the cached querier with the head cache off
+// (Options.NoHeadLabelCache).
 func BenchmarkHeadLabelValues(b *testing.B) {
-	s, err := Open(promslog.NewNopLogger(), nil, Options{MemoryDir: storagetest.MemoryDir(b), Retention: time.Hour})
-	require.NoError(b, err)
-	b.Cleanup(func() { s.Close() })
-	now := time.Now().UnixMilli()
-	app := s.Appender(context.Background())
-	for i := range 100_000 {
-		l := labels.FromStrings("__name__", "x", "instance", fmt.Sprintf("host-%d", i%1000), "series", fmt.Sprint(i))
-		_, err := app.Append(0, l, now, 1)
+	open := func(noHead bool) *Storage {
+		s, err := Open(promslog.NewNopLogger(), nil, Options{MemoryDir: storagetest.MemoryDir(b), Retention: time.Hour, NoHeadLabelCache: noHead})
 		require.NoError(b, err)
+		b.Cleanup(func() { s.Close() })
+		return s
 	}
-	require.NoError(b, app.Commit())
+	s, noHead := open(false), open(true)
+	now := time.Now().UnixMilli()
+	for _, s := range []*Storage{s, noHead} {
+		app := s.Appender(context.Background())
+		for i := range 100_000 {
+			l := labels.FromStrings("__name__", "x", "instance", fmt.Sprintf("host-%d", i%1000), "series", fmt.Sprint(i))
+			_, err := app.Append(0, l, now, 1)
+			require.NoError(b, err)
+		}
+		require.NoError(b, app.Commit())
+	}
 	db := s.b.(*dbBackend).DB
 	x := labels.MustNewMatcher(labels.MatchEqual, "__name__", "x")
-	for name, open := range map[string]func(int64, int64) (storage.Querier, error){"cached": s.Querier, "direct": db.Querier} {
+	for name, open := range map[string]func(int64, int64) (storage.Querier, error){"cached": s.Querier, "direct": db.Querier, "nohead": noHead.Querier} {
 		for match, ms := range map[string][]*labels.Matcher{"": nil, "/match": {x}} {
 			b.Run(name+match, func(b *testing.B) {
 				for b.Loop() {
@@ -216,6 +219,18 @@ func BenchmarkHeadLabelValues(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkAnswerCopy is what handing out a copy of a cached answer costs:
+// 1,000 label values.
+func BenchmarkAnswerCopy(b *testing.B) {
+	vals := make([]string, 1000)
+	for i := range vals {
+		vals[i] = fmt.Sprintf("host-%d", i)
+	}
+	for b.Loop() {
+		_ = slices.Clone(vals)
 	}
 }
 
@@ -365,7 +380,7 @@ func TestHeadGenPendingStaysBounded(t *testing.T) {
 	s, err := Open(promslog.NewNopLogger(), nil, Options{MemoryDir: storagetest.MemoryDir(t), Retention: time.Hour})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
-	g := s.b.(*dbBackend).gens
+	g := s.b.(*dbBackend).head.gens
 	for i := range 100_000 {
 		// References the head never held: deletions already done.
 		g.PostDeletion(map[chunks.HeadSeriesRef]labels.Labels{chunks.HeadSeriesRef(1<<40 + i): labels.EmptyLabels()})
@@ -452,4 +467,46 @@ func TestLabelCacheOutlivesBlocks(t *testing.T) {
 		require.Nil(t, fault, "an answer read after its block was closed")
 		require.Equal(t, "gone,kept", joined)
 	}
+}
+
+// Every answer is the caller's: writing into one, as a caller filtering or
+// re-sorting it in place may, changes no later answer, whichever part of
+// the cache (blocks, the head's postings or its sorted values) it came from.
+func TestLabelCacheAnswersAreCopies(t *testing.T) {
+	s, err := Open(promslog.NewNopLogger(), nil, Options{MemoryDir: storagetest.MemoryDir(t), Retention: 30 * 24 * time.Hour})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	start := time.Now().Add(-12 * time.Hour).Truncate(2 * time.Hour).UnixMilli()
+	ctx := context.Background()
+	app := s.Appender(ctx)
+	for ts := start; ts < start+4*3_600_000; ts += 60_000 {
+		for _, p := range []string{"a", "b", "c"} {
+			_, err := app.Append(0, labels.FromStrings("__name__", "up", "pod", p), ts, 1)
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, app.Commit())
+	require.NoError(t, s.Compact(ctx))
+	require.NotEmpty(t, s.b.(*dbBackend).Blocks())
+
+	up := labels.MustNewMatcher(labels.MatchEqual, "__name__", "up")
+	for name, r := range map[string][2]int64{"blocks": {start, start + 60_000}, "head": {start + 3*3_600_000, start + 4*3_600_000}, "both": {start, start + 4*3_600_000}} {
+		for _, ms := range [][]*labels.Matcher{nil, {up}} {
+			for i := range 3 { // computed, then from the cache twice
+				q, err := s.Querier(r[0], r[1])
+				require.NoError(t, err)
+				vals, _, err := q.LabelValues(ctx, "pod", nil, ms...)
+				require.NoError(t, err)
+				names, _, err := q.LabelNames(ctx, nil, ms...)
+				require.NoError(t, err)
+				require.NoError(t, q.Close())
+				require.Equal(t, []string{"a", "b", "c"}, vals, "%s under %v, asked %d times", name, ms, i+1)
+				require.Equal(t, []string{"__name__", "pod"}, names, "%s under %v, asked %d times", name, ms, i+1)
+				vals[0], names[0] = "overwritten", "overwritten"
+			}
+		}
+	}
+	hits := s.b.(*dbBackend).blocks.hits
+	require.Positive(t, testutil.ToFloat64(hits))
+	require.Positive(t, testutil.ToFloat64(s.b.(*dbBackend).head.hits))
 }

@@ -11,6 +11,10 @@
 //
 // With Options.Path (--storage.tsdb.path) it is the same TSDB on disk with
 // its WAL, as in Prometheus.
+//
+// Its querier answers label names and values from a cache of the blocks'
+// and the head's answers, always exactly what the DB's own querier would
+// (labelcache.go).
 package storage
 
 import (
@@ -83,6 +87,11 @@ type Options struct {
 	// SnapshotInterval also takes a snapshot this often; zero only at
 	// FinalSnapshot (--storage.memory.snapshot-interval).
 	SnapshotInterval time.Duration
+	// NoHeadLabelCache leaves the head's label names and values uncached
+	// (--no-storage.label-cache.head): the head answers every request
+	// itself, as in Prometheus; blocks' answers are cached still
+	// (labelcache.go).
+	NoHeadLabelCache bool
 }
 
 // Storage is the TSDB. It implements storage.Storage,
@@ -157,7 +166,7 @@ func (s *Storage) openBackend(logger *slog.Logger, reg prometheus.Registerer, o 
 	}
 	if o.Path != "" {
 		s.mode, s.dir = ModeDisk, o.Path
-		db, err := openDB(logger, reg, o.Path, dbOptions(o, true, s.limit))
+		db, err := openDB(logger, reg, o.Path, dbOptions(o, true, s.limit), !o.NoHeadLabelCache)
 		if err != nil {
 			return err
 		}
@@ -200,7 +209,7 @@ func (s *Storage) openBackend(logger *slog.Logger, reg prometheus.Registerer, o 
 			return fmt.Errorf("load snapshot from --storage.memory.snapshot-dir=%s: %w", o.SnapshotDir, err)
 		}
 	}
-	db, err := openDB(logger, reg, s.dir, dbOptions(o, false, s.limit))
+	db, err := openDB(logger, reg, s.dir, dbOptions(o, false, s.limit), !o.NoHeadLabelCache)
 	if err != nil {
 		return err
 	}
