@@ -45,10 +45,14 @@ func newSplitEngine(whole WholeEngine, opts promql.EngineOpts, minSteps int) *Sp
 // engine answers exactly what the engine answers whole: the same series,
 // the same float bits, the same annotations and errors.
 func TestSplitEqualsWhole(t *testing.T) {
-	for seed := range uint64(4) {
+	seeds, n := uint64(4), 60
+	if raceEnabled {
+		seeds, n = 2, 30
+	}
+	for seed := range seeds {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			w := newWorld(t, seed, worldOptions{split: true, blocks: true, shuffled: true})
-			if m := w.checkSplit(60); m != "" {
+			if m := w.checkSplit(n); m != "" {
 				t.Fatal(m)
 			}
 			split := testutil.ToFloat64(w.split.queries.WithLabelValues(splitSplit))
@@ -78,7 +82,11 @@ func TestSplitPropertyCatchesSubRangeQueriers(t *testing.T) {
 // The results cache evaluating its missing steps through the split engine
 // still answers what the engine answers whole.
 func TestCachedSplitEqualsUncached(t *testing.T) {
-	for seed := range uint64(3) {
+	seeds := uint64(3)
+	if raceEnabled {
+		seeds = 1
+	}
+	for seed := range seeds {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			w := newWorld(t, seed, worldOptions{split: true, blocks: true, shuffled: true})
 			if m := w.check(30); m != "" {
