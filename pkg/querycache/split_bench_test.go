@@ -90,7 +90,7 @@ func benchRange(b *testing.B, e promql.QueryEngine, db *tsdb.DB, q string, windo
 func BenchmarkSplitColdRange(b *testing.B) {
 	for _, series := range []int{100, 100_000} {
 		db := benchDB(b, series, 70*time.Minute)
-		whole, split := benchEngines(8)
+		whole, split := benchEngines(16)
 		for name, e := range map[string]promql.QueryEngine{"whole": whole, "split": split} {
 			b.Run(fmt.Sprintf("series=%d/%s", series, name), func(b *testing.B) {
 				benchRange(b, e, db, `sum by (zone) (rate(big_target_value[1m]))`, time.Hour, time.Minute)
@@ -103,7 +103,7 @@ func BenchmarkSplitColdRange(b *testing.B) {
 // series: 6h at 30s and 24h at 120s.
 func BenchmarkSplitDay(b *testing.B) {
 	db := benchDB(b, 1000, 25*time.Hour)
-	whole, split := benchEngines(8)
+	whole, split := benchEngines(16)
 	for _, p := range []struct {
 		window, step time.Duration
 	}{{6 * time.Hour, 30 * time.Second}, {24 * time.Hour, 2 * time.Minute}} {
