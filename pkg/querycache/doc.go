@@ -29,4 +29,9 @@
 // whole range uncached, so errors and warnings are exactly the engine's.
 // Informational annotations (rate() of a name not ending in _total carries
 // one) are kept with the cached steps: see infoOnly in engine.go.
+//
+// SplitEngine (split.go) evaluates what the cache must evaluate, and what
+// it could have cached but did not hold, as concurrent sub-ranges on step
+// boundaries, stitched the same way; the same plans decide what it may
+// split.
 package querycache

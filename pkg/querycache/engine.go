@@ -132,17 +132,10 @@ func (e *Engine) NewRangeQuery(ctx context.Context, q storage.Queryable, opts pr
 }
 
 func (e *Engine) planFor(opts promql.QueryOpts, qs string, start time.Time, step, lookback time.Duration) (plan, bool) {
-	if e.o.MaxBytes <= 0 || (e.o.Bypass != nil && e.o.Bypass()) || step <= 0 || step%time.Millisecond != 0 || start.UnixNano()%int64(time.Millisecond) != 0 {
+	if e.o.MaxBytes <= 0 || (e.o.Bypass != nil && e.o.Bypass()) {
 		return plan{}, false
 	}
-	if opts != nil && opts.EnablePerStepStats() {
-		return plan{}, false // per-step statistics describe an evaluation
-	}
-	p, ok := e.plans.get(qs, lookback)
-	if ok && p.maxStep > 0 && step.Milliseconds() > p.maxStep {
-		return plan{}, false // the subquery's windows leave gaps (plan.go)
-	}
-	return p, ok
+	return e.plans.forRange(opts, qs, start, step, lookback)
 }
 
 func lookbackOf(opts promql.QueryOpts, dflt time.Duration) time.Duration {

@@ -173,6 +173,11 @@ func (w *world) compare(expr string, start, end int64, step time.Duration) strin
 // the API shows them, rendered with the query: then some carry details
 // gathered over the steps (where and how often), not just their kind.
 func diffResults(query string, got, want *promql.Result) string {
+	return diffResultsWith(query, got, want, sameFloat)
+}
+
+// diffResultsWith compares floats with same.
+func diffResultsWith(query string, got, want *promql.Result, same func(a, b float64) bool) string {
 	if (got.Err == nil) != (want.Err == nil) || (got.Err != nil && got.Err.Error() != want.Err.Error()) {
 		return fmt.Sprintf("error: cached %v, uncached %v", got.Err, want.Err)
 	}
@@ -202,7 +207,7 @@ func diffResults(query string, got, want *promql.Result) string {
 				g.Metric, len(g.Floats), len(g.Histograms), len(u.Floats), len(u.Histograms), g.Floats, u.Floats)
 		}
 		for j := range g.Floats {
-			if g.Floats[j].T != u.Floats[j].T || !sameFloat(g.Floats[j].F, u.Floats[j].F) {
+			if g.Floats[j].T != u.Floats[j].T || !same(g.Floats[j].F, u.Floats[j].F) {
 				return fmt.Sprintf("%s: point %d: cached %v, uncached %v\ncached %v\nuncached %v", g.Metric, j, g.Floats[j], u.Floats[j], g.Floats, u.Floats)
 			}
 		}

@@ -31,12 +31,14 @@ type world struct {
 	app     storage.Appendable
 	plain   promql.QueryEngine
 	cached  *Engine
+	split   *SplitEngine // with worldOptions.split, the cached engine's inner engine
 
 	now    int64 // ms; the fake clock, also the newest sample
 	oldest int64 // ms; samples before it were dropped by "retention"
 	state  map[string]*seriesState
 	nextID int
 
+	shuffled         bool
 	nondeterministic int // answers the engine itself gives differently
 	engineBugs       int // uncached evaluations that panicked
 }
@@ -60,12 +62,26 @@ type worldOptions struct {
 	brokenInvalidation bool
 	ignoreRetention    bool
 	trustAnnotations   bool
+
+	// split evaluates through a SplitEngine (split.go) what the cached
+	// engine evaluates.
+	split bool
+	// blocks gives the world 3h of history, and cuts what the head need
+	// not hold into 30-minute blocks, so that a range reads blocks and
+	// the head, and a sub-range of it may read only the head.
+	blocks bool
+	// shuffled creates the series in random order, not in label order.
+	shuffled bool
 }
 
 func newWorld(t *testing.T, seed uint64, wo worldOptions) *world {
 	t.Helper()
 	opts := tsdb.DefaultOptions()
 	opts.OutOfOrderTimeWindow = (24 * time.Hour).Milliseconds()
+	if wo.blocks {
+		opts.MinBlockDuration = (30 * time.Minute).Milliseconds()
+		opts.MaxBlockDuration = opts.MinBlockDuration
+	}
 	db, err := tsdb.Open(t.TempDir(), nil, nil, opts, nil)
 	require.NoError(t, err)
 	db.DisableCompactions()
@@ -82,7 +98,7 @@ func newWorld(t *testing.T, seed uint64, wo worldOptions) *world {
 	w.tracker = NewTracker(0, func() time.Time { return time.UnixMilli(w.now) }, nil)
 	w.tracker.brokenForTest = wo.brokenInvalidation
 	w.app = w.tracker.Appendable(db)
-	w.plain = promql.NewEngine(promql.EngineOpts{
+	engineOpts := promql.EngineOpts{
 		MaxSamples:           50_000_000,
 		Timeout:              time.Minute,
 		LookbackDelta:        testLookback,
@@ -91,7 +107,9 @@ func newWorld(t *testing.T, seed uint64, wo worldOptions) *world {
 		Parser:               parser.NewParser(parser.Options{}),
 		// Subqueries without a step use the evaluation interval.
 		NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
-	})
+	}
+	plain := promql.NewEngine(engineOpts)
+	w.plain = plain
 	startTime := func() (int64, error) {
 		if wo.ignoreRetention {
 			return math.MinInt64, nil
@@ -99,7 +117,13 @@ func newWorld(t *testing.T, seed uint64, wo worldOptions) *world {
 		st, err := db.StartTime()
 		return max(st, w.oldest), err
 	}
-	w.cached = NewEngine(w.plain, Options{
+	var inner promql.QueryEngine = w.plain
+	if wo.split {
+		w.split = newSplitEngine(plain, engineOpts, 1)
+		inner = w.split
+	}
+	w.shuffled = wo.shuffled
+	w.cached = NewEngine(inner, Options{
 		MaxBytes:      64 << 20,
 		LookbackDelta: testLookback,
 		Tracker:       w.tracker,
@@ -119,9 +143,16 @@ func newWorld(t *testing.T, seed uint64, wo worldOptions) *world {
 			}
 		}
 	}
-	start := w.now - (2 * time.Hour).Milliseconds()
-	w.now = start
-	w.advance(2 * time.Hour)
+	history := 2 * time.Hour
+	if wo.blocks {
+		history = 3 * time.Hour
+	}
+	w.now -= history.Milliseconds()
+	w.advance(history)
+	if wo.blocks {
+		require.NoError(t, db.Compact(context.Background()))
+		require.NotEmpty(t, db.Blocks())
+	}
 	return w
 }
 
@@ -194,6 +225,10 @@ func (w *world) allSeries() []*seriesState {
 // advance moves the clock by d, scraping every series on the way.
 func (w *world) advance(d time.Duration) {
 	series := w.allSeries()
+	if w.shuffled {
+		// New series enter the head in this order.
+		w.rng.Shuffle(len(series), func(i, j int) { series[i], series[j] = series[j], series[i] })
+	}
 	for end := w.now + d.Milliseconds(); w.now+scrapeInterval.Milliseconds() <= end; {
 		w.now += scrapeInterval.Milliseconds()
 		app := w.app.Appender(context.Background())

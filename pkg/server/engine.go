@@ -18,21 +18,41 @@ import (
 // memory-mapped file lives in the storage's directory (the private temp
 // directory in memory mode). Close the engine before the storage.
 func (s *Server) newEngine(r features.Collector) (*promql.Engine, error) {
-	o, f := s.opts.Query, s.opts.Features
 	var tracker promql.QueryTracker
-	if o.MaxConcurrency > 0 {
+	if o := s.opts.Query; o.MaxConcurrency > 0 {
 		t, err := promql.NewActiveQueryTracker(s.storage.Dir(), o.MaxConcurrency, s.logger.With("component", "activeQueryTracker"))
 		if err != nil {
 			return nil, err
 		}
 		tracker = t
 	}
-	return promql.NewEngine(promql.EngineOpts{
+	opts := s.engineOpts()
+	opts.Reg = s.reg
+	opts.ActiveQueryTracker = tracker
+	opts.FeatureRegistry = r
+	return promql.NewEngine(opts), nil
+}
+
+// newSubRangeEngine builds the engine that evaluates the sub-ranges of a
+// split range query (querycache.SplitEngine): the engine's options without
+// the active query tracker (the split query holds one of the engine's
+// slots for all its sub-ranges), without metrics of its own, and with a
+// samples limit of --query.max-samples shared out among the parts that run
+// at once.
+func (s *Server) newSubRangeEngine(parts int) *promql.Engine {
+	opts := s.engineOpts()
+	opts.Logger = s.logger.With("component", "query engine", "sub-ranges", true)
+	opts.MaxSamples /= parts
+	return promql.NewEngine(opts)
+}
+
+// engineOpts are the options of both engines.
+func (s *Server) engineOpts() promql.EngineOpts {
+	o, f := s.opts.Query, s.opts.Features
+	return promql.EngineOpts{
 		Logger:                   s.logger.With("component", "query engine"),
-		Reg:                      s.reg,
 		MaxSamples:               o.MaxSamples,
 		Timeout:                  o.Timeout,
-		ActiveQueryTracker:       tracker,
 		LookbackDelta:            o.LookbackDelta,
 		NoStepSubqueryIntervalFn: s.noStepSubqueryInterval,
 		EnableAtModifier:         true,
@@ -42,9 +62,8 @@ func (s *Server) newEngine(r features.Collector) (*promql.Engine, error) {
 		EnableTypeAndUnitLabels:  f.TypeAndUnitLabels,
 		UseStartTimestamps:       f.UseStartTimestamps,
 		EnableQueryCost:          f.QueryCost,
-		FeatureRegistry:          r,
 		Parser:                   f.parser(),
-	}), nil
+	}
 }
 
 // noStepSubqueryInterval is the step of subqueries without one: the global

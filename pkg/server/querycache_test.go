@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -281,4 +282,44 @@ func TestQueryCacheLeavesStatsToTheEngine(t *testing.T) {
 		require.Equal(t, http.StatusOK, code, r.Error)
 	}
 	require.Equal(t, 1.0, ts.metricValue("miniprom_query_cache_range_queries_total", map[string]string{"result": "hit"}))
+}
+
+// Range queries the cache must evaluate are split into sub-ranges on the
+// idle cores (with the cache off here, all of them), and answer what the
+// whole evaluation answers: a query asking for statistics is evaluated
+// whole.
+func TestRangeQueriesSplit(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("one core: nothing is split")
+	}
+	ts := startServer(t, serverConfig{
+		prometheusYML: "global: {}\n",
+		options: func(o *server.Options) {
+			o.EnableRemoteWriteReceiver = true
+			o.QueryCacheSize = -1
+		},
+	})
+	now := time.Now().Truncate(time.Minute)
+	for i := range 5 {
+		var samples []prompb.Sample
+		for at := now.Add(-time.Hour); !at.After(now); at = at.Add(15 * time.Second) {
+			samples = append(samples, prompb.Sample{Timestamp: at.UnixMilli(), Value: float64(at.Unix()%1000) / float64(i+3)})
+		}
+		ts.remoteWrite(rwSeries(t, map[string]string{"__name__": "split_metric", "i": fmt.Sprint(i)}, samples))
+	}
+	result := func(stats string) string {
+		v := url.Values{"query": {"avg(rate(split_metric[2m]))"}, "start": {fmt.Sprint(now.Add(-time.Hour).Unix())},
+			"end": {fmt.Sprint(now.Unix())}, "step": {"30s"}, "stats": {stats}}
+		code, r := ts.api("/api/v1/query_range?" + v.Encode())
+		require.Equal(t, http.StatusOK, code, r.Error)
+		var data struct {
+			Result json.RawMessage `json:"result"`
+		}
+		require.NoError(t, json.Unmarshal(r.Data, &data))
+		return string(data.Result)
+	}
+	split := result("")
+	require.Equal(t, 1.0, ts.metricValue("miniprom_query_split_range_queries_total", map[string]string{"how": "split"}))
+	require.Equal(t, result("all"), split)
+	require.Equal(t, 1.0, ts.metricValue("miniprom_query_split_range_queries_total", map[string]string{"how": "whole"}))
 }

@@ -183,7 +183,7 @@ func New(o Options) (s *Server, err error) {
 		return nil, fmt.Errorf("create query engine: %w", err)
 	}
 	s.stops.onStop("query engine", s.unlessRequestsRunning(s.engine.Close))
-	s.qcache = newQueryCache(logger, reg, s.storage, s.engine, o, s.config)
+	s.qcache = newQueryCache(logger, reg, s.storage, s.engine, s.newSubRangeEngine, o, s.config)
 	if err := s.startManagers(cfg); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package querycache
+
+const raceEnabled = false
