@@ -63,7 +63,7 @@ func (s *Server) handler(cors *regexp.Regexp) http.Handler {
 		ExternalURL:     s.externalURL,
 		RoutePrefix:     o.RoutePrefix,
 		API:             v1,
-		Federate:        api.NewFederation(s.logger.With("component", "federation"), s.storage, s.config, o.Query.LookbackDelta, s.reg).WithParser(o.Features.parser()),
+		Federate:        web.NewFederation(s.logger.With("component", "federation"), s.storage, s.config, o.Query.LookbackDelta, s.reg).WithParser(o.Features.parser()),
 		UI:              ui.Handler(o.Tuning.PageTitle),
 		Ready:           s.ready,
 		EnableLifecycle: o.EnableLifecycle,
