@@ -63,7 +63,7 @@ type Options struct {
 	MemoryDir string
 	// MaxSeries is --storage.max-series: the most series held; 0 is none.
 	MaxSeries int
-	Query     storage.EngineOptions // --query.*
+	Query     QueryOptions // --query.*
 	// QueryCacheSize is --query.cache-size, the range query results cache's
 	// memory budget in bytes: zero means DefaultQueryCacheSize, negative
 	// turns the cache off.
