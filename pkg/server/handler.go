@@ -75,3 +75,6 @@ func (s *Server) handler(cors *regexp.Regexp) http.Handler {
 		Registerer:      s.reg,
 	})
 }
+
+// noLimit turns the Tuning's "negative means none" into Prometheus's 0.
+func noLimit(v int) int { return max(v, 0) }

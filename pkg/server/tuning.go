@@ -2,11 +2,9 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/prometheus/common/promslog"
-	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/notifier"
 
 	"github.com/miniprom/miniprom/pkg/storage"
@@ -117,46 +115,4 @@ func (t Tuning) withDefaults() (Tuning, error) {
 		return t, errors.New("--storage.remote.read-max-bytes-in-frame must be positive")
 	}
 	return t, t.TSDB.Validate()
-}
-
-// diskTuning is the on-disk TSDB's tuning: the --storage.tsdb.* flags and
-// the --enable-feature options that tune it.
-func (o *Options) diskTuning() storage.DiskTuning {
-	d := o.Tuning.TSDB
-	d.MemorySnapshotOnShutdown = o.Features.MemorySnapshotOnShutdown
-	d.DelayedCompaction = o.Features.DelayedCompaction
-	d.UncachedIO = o.Features.UncachedIO
-	d.FastStartup = o.Features.FastStartup
-	if o.Tuning.DelayCompactFile != "" && o.StoragePath != "" {
-		o.Logger.Info("Compactions will be delayed for blocks not marked as uploaded in the file tracking uploads", "path", o.Tuning.DelayCompactFile)
-		d.CompactionExclude = excludeBlocksPendingUpload(o.Logger, o.Tuning.DelayCompactFile)
-	}
-	return d
-}
-
-// noLimit turns the Tuning's "negative means none" into Prometheus's 0.
-func noLimit(v int) int { return max(v, 0) }
-
-// adjustConfig applies the features that change config defaults: with
-// exemplar-storage, a config without storage.exemplars gets Prometheus's
-// default ring size, as in Prometheus.
-func (f Features) adjustConfig(cfg *config.Config) {
-	if f.ExemplarStorage && cfg.StorageConfig.ExemplarsConfig == nil {
-		c := config.DefaultExemplarsConfig
-		cfg.StorageConfig.ExemplarsConfig = &c
-	}
-}
-
-// applyLogLevel sets the log level from runtime.log_level. Without it in
-// the file, upstream's loader fills in config.DefaultRuntimeConfig, whose
-// level cmd/miniprom sets from --log.level as Prometheus does.
-func (s *Server) applyLogLevel(cfg *config.Config) error {
-	l := s.opts.Tuning.LogLevel
-	if l == nil || cfg.Runtime.LogLevel == "" {
-		return nil
-	}
-	if err := l.Set(string(cfg.Runtime.LogLevel)); err != nil {
-		return fmt.Errorf("applying log level: %w", err)
-	}
-	return nil
 }
