@@ -240,10 +240,6 @@ func statusFlags(a *kingpin.Application) map[string]string {
 	return m
 }
 
-// apply checks the flags and copies them into o, logging each ignored
-// flag the user gave once. It also applies the process-wide settings
-// (GOMAXPROCS, GOMEMLIMIT, upstream config defaults), which only a process,
-// never an embedded server, should change.
 // logIgnored logs each flag of flags the user gave, once.
 func logIgnored(logger *slog.Logger, flags []ignoredFlag) {
 	for _, f := range flags {
@@ -253,6 +249,10 @@ func logIgnored(logger *slog.Logger, flags []ignoredFlag) {
 	}
 }
 
+// apply checks the flags and copies them into o, logging each ignored
+// flag the user gave once. It also applies the process-wide settings
+// (GOMAXPROCS, GOMEMLIMIT, upstream config defaults), which only a process,
+// never an embedded server, should change.
 func (p *prometheusFlags) apply(o *server.Options, logger *slog.Logger) error {
 	if p.agent {
 		return errors.New("--agent: miniprom has no agent mode; run Prometheus in agent mode, or miniprom with remote_write")

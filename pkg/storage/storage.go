@@ -1,5 +1,5 @@
-// Package storage keeps miniprom's samples in the upstream Prometheus TSDB
-// and answers PromQL with the upstream engine.
+// Package storage keeps miniprom's samples in the upstream Prometheus TSDB.
+// It knows nothing of PromQL: the server's engine queries it.
 //
 // In memory (the default) the TSDB lives in a private directory on a
 // RAM-backed filesystem (/dev/shm, or --storage.memory.dir), without a WAL:
