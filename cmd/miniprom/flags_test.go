@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -95,7 +96,7 @@ func TestFlagDocumentationIsPrometheus(t *testing.T) {
 	ours := parseFlagTable(stdout.String())
 	delete(ours, "help")
 	delete(ours, "version")
-	for _, f := range ownFlags() {
+	for _, f := range newCommandLine(io.Discard, io.Discard).own {
 		require.Contains(t, ours, f)
 		delete(ours, f)
 	}

@@ -159,7 +159,9 @@ func TestUnknownDiscoveryIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "prometheus.yml")
 	require.NoError(t, os.WriteFile(cfg, []byte("scrape_configs:\n  - job_name: ec2\n    ec2_sd_configs: [{region: eu-west-1}]\n"), 0o600))
-	_, err := server.New(server.Options{Logger: promslog.NewNopLogger(), ConfigFile: cfg, ListenAddresses: []string{"127.0.0.1:0"}})
+	o := server.DefaultOptions()
+	o.Logger, o.ConfigFile, o.ListenAddresses = promslog.NewNopLogger(), cfg, []string{"127.0.0.1:0"}
+	_, err := server.New(o)
 	require.Error(t, err)
 	for _, want := range []string{"ec2_sd_configs is not built into miniprom", "consul_sd_configs", "dns_sd_configs", "docker_sd_configs", "dockerswarm_sd_configs", "file_sd_configs", "http_sd_configs", "static_configs"} {
 		require.ErrorContains(t, err, want)

@@ -48,11 +48,11 @@ func (s *Server) handler(cors *regexp.Regexp) http.Handler {
 
 		Features:                   s.features,
 		Parser:                     o.Features.parser(),
-		RemoteReadSampleLimit:      noLimit(o.Tuning.RemoteReadSampleLimit),
-		RemoteReadConcurrencyLimit: noLimit(o.Tuning.RemoteReadConcurrencyLimit),
+		RemoteReadSampleLimit:      o.Tuning.RemoteReadSampleLimit,
+		RemoteReadConcurrencyLimit: o.Tuning.RemoteReadConcurrencyLimit,
 		RemoteReadBytesInFrame:     o.Tuning.RemoteReadBytesInFrame,
 		EnableSearch:               o.Features.SearchAPI,
-		SearchMaxLimit:             noLimit(o.Tuning.SearchMaxLimit),
+		SearchMaxLimit:             o.Tuning.SearchMaxLimit,
 		OTLPDeltaToCumulative:      o.Features.OTLPDeltaToCumulative,
 		OTLPNativeDeltaIngestion:   o.Features.OTLPNativeDeltaIngestion,
 		TypeAndUnitLabels:          o.Features.TypeAndUnitLabels,
@@ -75,6 +75,3 @@ func (s *Server) handler(cors *regexp.Regexp) http.Handler {
 		Registerer:      s.reg,
 	})
 }
-
-// noLimit turns the Tuning's "negative means none" into Prometheus's 0.
-func noLimit(v int) int { return max(v, 0) }

@@ -103,16 +103,15 @@ func newServer(t *testing.T, c serverConfig) *testServer {
 		writeFile(t, dir, name, content)
 	}
 	logs := &testWriter{t: t}
-	o := server.Options{
-		Logger:          promslog.New(&promslog.Config{Writer: logs}),
-		ConfigFile:      filepath.Join(dir, "prometheus.yml"),
-		ListenAddresses: []string{"127.0.0.1:0"},
-		ReadTimeout:     time.Minute,
-		MaxConnections:  64,
-		CORSOrigin:      ".*",
-		MemoryDir:       storagetest.MemoryDir(t),
-		Flags:           map[string]string{"config.file": "prometheus.yml"},
-	}
+	o := server.DefaultOptions()
+	o.Logger = promslog.New(&promslog.Config{Writer: logs})
+	o.ConfigFile = filepath.Join(dir, "prometheus.yml")
+	o.ListenAddresses = []string{"127.0.0.1:0"}
+	o.ReadTimeout = time.Minute
+	o.MaxConnections = 64
+	o.CORSOrigin = ".*"
+	o.MemoryDir = storagetest.MemoryDir(t)
+	o.Flags = map[string]string{"config.file": "prometheus.yml"}
 	switch c.webConfigYML {
 	case "":
 		c.webConfigYML = defaultWebConfig

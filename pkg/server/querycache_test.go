@@ -145,7 +145,7 @@ func TestQueryCacheOff(t *testing.T) {
 		prometheusYML: "global: {}\n",
 		options: func(o *server.Options) {
 			o.EnableRemoteWriteReceiver = true
-			o.QueryCacheSize = -1
+			o.QueryCacheSize = 0
 		},
 	})
 	now := time.Now().Truncate(time.Minute)

@@ -39,6 +39,15 @@ const DefaultRetention = 24 * time.Hour
 // Prometheus's own default.
 const DefaultDurableRetention = 15 * 24 * time.Hour
 
+// DefaultRetentionFor is the retention when none is configured: in memory
+// without a path (DefaultRetention), on disk with one.
+func DefaultRetentionFor(path string) time.Duration {
+	if path != "" {
+		return DefaultDurableRetention
+	}
+	return DefaultRetention
+}
+
 // memoryDirShare is the part of a RAM-backed directory's free space that
 // in-memory storage may fill when no retention size is configured: the
 // oldest blocks are dropped before the filesystem is full.
@@ -111,10 +120,7 @@ const (
 // Open opens the TSDB: on disk with o.Path, otherwise in memory.
 func Open(logger *slog.Logger, reg prometheus.Registerer, o Options) (_ *Storage, err error) {
 	if o.Retention <= 0 && (o.Path == "" || o.RetentionSize <= 0) {
-		o.Retention = DefaultRetention
-		if o.Path != "" {
-			o.Retention = DefaultDurableRetention
-		}
+		o.Retention = DefaultRetentionFor(o.Path)
 	}
 	s := &Storage{logger: logger, retention: o.Retention, defaultSize: o.RetentionSize}
 	s.limit = newSeriesLimit(reg, o.MaxSeries)
