@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -75,40 +74,6 @@ type activeTarget struct {
 	DiscoveredLabels map[string]string `json:"discoveredLabels"`
 	ScrapePool       string            `json:"scrapePool"`
 	Health           string            `json:"health"`
-}
-
-// targetsOf returns the active targets of one scrape pool.
-func (ts *testServer) targetsOf(pool string) []activeTarget {
-	ts.t.Helper()
-	_, r := ts.api("/api/v1/targets")
-	var data struct {
-		ActiveTargets []activeTarget `json:"activeTargets"`
-	}
-	require.NoError(ts.t, json.Unmarshal(r.Data, &data))
-	var out []activeTarget
-	for _, tg := range data.ActiveTargets {
-		if tg.ScrapePool == pool {
-			out = append(out, tg)
-		}
-	}
-	return out
-}
-
-// activeAlertmanagers returns the URLs in /api/v1/alertmanagers.
-func (ts *testServer) activeAlertmanagers() []string {
-	ts.t.Helper()
-	_, r := ts.api("/api/v1/alertmanagers")
-	var data struct {
-		Active []struct {
-			URL string `json:"url"`
-		} `json:"activeAlertmanagers"`
-	}
-	require.NoError(ts.t, json.Unmarshal(r.Data, &data))
-	var urls []string
-	for _, a := range data.Active {
-		urls = append(urls, a.URL)
-	}
-	return urls
 }
 
 // TestDockerDiscovery: docker_sd_configs and dockerswarm_sd_configs, in
