@@ -240,13 +240,12 @@ func TestStatusFlagsIsPrometheusSet(t *testing.T) {
 		<-done
 	})
 
-	resp, err := http.Get("http://" + addr + "/api/v1/status/flags")
+	_, raw, err := fetch(http.MethodGet, "http://"+addr+"/api/v1/status/flags", nil, nil)
 	require.NoError(t, err)
-	defer resp.Body.Close()
 	var body struct {
 		Data map[string]string `json:"data"`
 	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	require.NoError(t, json.Unmarshal([]byte(raw), &body))
 	require.ElementsMatch(t, flagNames(all), keys(body.Data))
 	require.Equal(t, "2h", body.Data["storage.tsdb.min-block-duration"])
 	require.Equal(t, "30s", body.Data["config.auto-reload-interval"])
@@ -264,12 +263,8 @@ func TestStatusFlagsIsPrometheusSet(t *testing.T) {
 		Data map[string]string `json:"data"`
 	}
 	require.Eventually(t, func() bool {
-		resp, err := http.Get("http://127.0.0.1:" + refPort + "/api/v1/status/flags")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		return resp.StatusCode == 200 && json.NewDecoder(resp.Body).Decode(&refFlags) == nil
+		code, raw, err := fetch(http.MethodGet, "http://127.0.0.1:"+refPort+"/api/v1/status/flags", nil, nil)
+		return err == nil && code == http.StatusOK && json.Unmarshal([]byte(raw), &refFlags) == nil
 	}, 60*time.Second, 100*time.Millisecond, "Prometheus never answered")
 	require.ElementsMatch(t, keys(refFlags.Data), keys(body.Data))
 }
