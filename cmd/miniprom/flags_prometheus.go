@@ -15,7 +15,6 @@ import (
 	"github.com/alecthomas/units"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/config"
-	"github.com/prometheus/prometheus/notifier"
 	"github.com/prometheus/prometheus/scrape"
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/util/compression"
@@ -95,7 +94,9 @@ func (p *prometheusFlags) tsdbFlag(a *kingpin.Application, name, help string) *k
 func serverOnly(help string) string { return help + " Use with server mode only." }
 func agentOnly(help string) string  { return help + " Use with agent mode only." }
 
-func addPrometheusFlags(a *kingpin.Application) *prometheusFlags {
+// addPrometheusFlags declares the flags; those whose defaults the server has
+// take them from def.
+func addPrometheusFlags(a *kingpin.Application, def server.Tuning) *prometheusFlags {
 	// Ignored flags each get their own value, so that
 	// /api/v1/status/flags shows what was given.
 	p := &prometheusFlags{}
@@ -114,7 +115,7 @@ func addPrometheusFlags(a *kingpin.Application) *prometheusFlags {
 		Default("0s").SetValue(&p.memLimitRefresh)
 
 	a.Flag("web.max-notifications-subscribers", "Limits the maximum number of subscribers that can concurrently receive live notifications. If the limit is reached, new subscription requests will be denied until existing connections close.").
-		Default("16").IntVar(&p.tuning.MaxNotificationsSubscribers)
+		Default(strconv.Itoa(def.MaxNotificationsSubscribers)).IntVar(&p.tuning.MaxNotificationsSubscribers)
 	a.Flag("web.user-assets", "Path to static asset directory, available at /user.").
 		PlaceHolder("<path>").StringVar(&p.tuning.UserAssetsPath)
 	p.ignore(a, "web.console.templates", "Path to the console template directory, available at /consoles.", whyConsole).
@@ -173,22 +174,22 @@ func addPrometheusFlags(a *kingpin.Application) *prometheusFlags {
 		Default("false").Bool()
 
 	a.Flag("storage.remote.read-sample-limit", serverOnly("Maximum overall number of samples to return via the remote read interface, in a single query. 0 means no limit. This limit is ignored for streamed response types.")).
-		Default("5e7").IntVar(&p.tuning.RemoteReadSampleLimit)
+		Default("5e7").IntVar(&p.tuning.RemoteReadSampleLimit) // Prometheus's spelling of def.RemoteReadSampleLimit: TestFlagDefaultsAreServerDefaults
 	a.Flag("storage.remote.read-concurrent-limit", serverOnly("Maximum number of concurrent remote read calls. 0 means no limit.")).
-		Default("10").IntVar(&p.tuning.RemoteReadConcurrencyLimit)
+		Default(strconv.Itoa(def.RemoteReadConcurrencyLimit)).IntVar(&p.tuning.RemoteReadConcurrencyLimit)
 	a.Flag("storage.remote.read-max-bytes-in-frame", serverOnly("Maximum number of bytes in a single frame for streaming remote read response types before marshalling. Note that client might have limit on frame size as well. 1MB as recommended by protobuf by default.")).
-		Default("1048576").IntVar(&p.tuning.RemoteReadBytesInFrame)
+		Default(strconv.Itoa(def.RemoteReadBytesInFrame)).IntVar(&p.tuning.RemoteReadBytesInFrame)
 	a.Flag("web.search.max-limit", serverOnly("Hard upper bound on the \"limit\" query parameter accepted by the experimental search API (--enable-feature=search-api). Requests with a higher limit are rejected with HTTP 400. 0 disables the cap.")).
-		Default("10000").IntVar(&p.tuning.SearchMaxLimit)
+		Default(strconv.Itoa(def.SearchMaxLimit)).IntVar(&p.tuning.SearchMaxLimit)
 
 	a.Flag("rules.alert.for-outage-tolerance", serverOnly("Max time to tolerate prometheus outage for restoring \"for\" state of alert.")).
-		Default("1h").SetValue(&p.outageTolerance)
+		Default(duration(def.OutageTolerance)).SetValue(&p.outageTolerance)
 	a.Flag("rules.alert.for-grace-period", serverOnly("Minimum duration between alert and restored \"for\" state. This is maintained only for alerts with configured \"for\" time greater than grace period.")).
-		Default("10m").SetValue(&p.forGracePeriod)
+		Default(duration(def.ForGracePeriod)).SetValue(&p.forGracePeriod)
 	a.Flag("rules.alert.resend-delay", serverOnly("Minimum amount of time to wait before resending an alert to Alertmanager.")).
-		Default("1m").SetValue(&p.resendDelay)
+		Default(duration(def.ResendDelay)).SetValue(&p.resendDelay)
 	a.Flag("rules.max-concurrent-evals", serverOnly("Global concurrency limit for independent rules that can run concurrently. When set, \"query.max-concurrency\" may need to be adjusted accordingly.")).
-		Default("4").Int64Var(&p.tuning.MaxConcurrentEvals)
+		Default(strconv.FormatInt(def.MaxConcurrentEvals, 10)).Int64Var(&p.tuning.MaxConcurrentEvals)
 
 	// Upstream's scrape package reads these two from package variables, as
 	// Prometheus's main binds them.
@@ -198,14 +199,14 @@ func addPrometheusFlags(a *kingpin.Application) *prometheusFlags {
 		Hidden().Default("2ms").DurationVar(&scrape.ScrapeTimestampTolerance)
 
 	a.Flag("alertmanager.notification-queue-capacity", serverOnly("The capacity of the queue for pending Alertmanager notifications.")).
-		Default("10000").IntVar(&p.tuning.NotificationQueueCapacity)
+		Default(strconv.Itoa(def.NotificationQueueCapacity)).IntVar(&p.tuning.NotificationQueueCapacity)
 	a.Flag("alertmanager.notification-batch-size", serverOnly("The maximum number of notifications per batch to send to the Alertmanager.")).
-		Default(strconv.Itoa(notifier.DefaultMaxBatchSize)).IntVar(&p.tuning.NotificationBatchSize)
+		Default(strconv.Itoa(def.NotificationBatchSize)).IntVar(&p.tuning.NotificationBatchSize)
 	a.Flag("alertmanager.drain-notification-queue-on-shutdown", serverOnly("Send any outstanding Alertmanager notifications when shutting down. If false, any outstanding Alertmanager notifications will be dropped when shutting down.")).
 		Default("true").BoolVar(&p.drainNotifications)
 
 	a.Flag("scrape.discovery-reload-interval", "Interval used by scrape manager to throttle target groups updates.").
-		Hidden().Default("5s").SetValue(&p.discoveryReloadInterval)
+		Hidden().Default(duration(def.DiscoveryReloadInterval)).SetValue(&p.discoveryReloadInterval)
 
 	a.Flag("enable-feature", "Comma separated feature names to enable. Valid options: concurrent-rule-eval, created-timestamp-zero-ingestion, delayed-compaction, exemplar-storage, extra-scrape-metrics, histograms-st-encoding, memory-snapshot-on-shutdown, metadata-wal-records, old-ui, openmetrics2, otlp-deltatocumulative, otlp-native-delta-ingestion, promql-binop-fill-modifiers, promql-delayed-name-removal, promql-experimental-functions, promql-per-step-stats, promql-unquoted-utf8-names, query-cost, search-api, st-storage, st-synthesis, type-and-unit-labels, use-start-timestamps, use-uncached-io, xor2-encoding, zstd-scrape. See https://prometheus.io/docs/prometheus/latest/feature_flags/ for more details. Of these, miniprom refuses created-timestamp-zero-ingestion, histograms-st-encoding, metadata-wal-records and xor2-encoding, and an unknown name is an error.").
 		StringsVar(&p.features)
@@ -240,10 +241,6 @@ func statusFlags(a *kingpin.Application) map[string]string {
 	return m
 }
 
-// apply checks the flags and copies them into o, logging each ignored
-// flag the user gave once. It also applies the process-wide settings
-// (GOMAXPROCS, GOMEMLIMIT, upstream config defaults), which only a process,
-// never an embedded server, should change.
 // logIgnored logs each flag of flags the user gave, once.
 func logIgnored(logger *slog.Logger, flags []ignoredFlag) {
 	for _, f := range flags {
@@ -253,6 +250,10 @@ func logIgnored(logger *slog.Logger, flags []ignoredFlag) {
 	}
 }
 
+// apply checks the flags and copies them into o, logging each ignored
+// flag the user gave once. It also applies the process-wide settings
+// (GOMAXPROCS, GOMEMLIMIT, upstream config defaults), which only a process,
+// never an embedded server, should change.
 func (p *prometheusFlags) apply(o *server.Options, logger *slog.Logger) error {
 	if p.agent {
 		return errors.New("--agent: miniprom has no agent mode; run Prometheus in agent mode, or miniprom with remote_write")
@@ -274,12 +275,6 @@ func (p *prometheusFlags) apply(o *server.Options, logger *slog.Logger) error {
 	o.Features = feats
 
 	t := p.tuning
-	// In Tuning zero means the default; Prometheus's "0 means none" is negative.
-	for _, v := range []*int{&t.RemoteReadSampleLimit, &t.RemoteReadConcurrencyLimit, &t.SearchMaxLimit} {
-		if *v == 0 {
-			*v = -1
-		}
-	}
 	t.OutageTolerance = time.Duration(p.outageTolerance)
 	t.ForGracePeriod = time.Duration(p.forGracePeriod)
 	t.ResendDelay = time.Duration(p.resendDelay)
@@ -307,7 +302,7 @@ func (p *prometheusFlags) apply(o *server.Options, logger *slog.Logger) error {
 		t.PageTitle = p.pageTitle
 	}
 	if p.autoReload || feats.AutoReloadConfig {
-		t.AutoReloadInterval = max(time.Duration(p.autoReloadInterval), time.Second)
+		t.AutoReloadInterval = time.Duration(p.autoReloadInterval) // the server raises it to 1s
 	}
 	o.Tuning = t
 

@@ -15,13 +15,6 @@ import (
 	"github.com/miniprom/miniprom/pkg/web"
 )
 
-func write(t *testing.T, dir, name, content string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
-	return p
-}
-
 // TestInvalidStartupExitsNonZero: a bad config or web config stops the
 // start with exit code 1 and a message naming the file and the problem; it
 // never falls back to plain HTTP.

@@ -26,14 +26,14 @@ type memoryFlags struct {
 // the memory available divided by it.
 const bytesPerSeries = 8 << 10
 
-func addMemoryFlags(a *kingpin.Application, o *server.Options, m *memoryFlags) {
-	a.Flag("storage.memory.dir", `Where in-memory storage keeps full chunks and blocks, outside the Go heap: a directory on a RAM-backed filesystem (tmpfs), never a disk. Empty picks /dev/shm when it is a tmpfs with 256MiB free; "heap" keeps chunks in the Go heap. Ignored with --storage.tsdb.path.`).
+func addMemoryFlags(a *kingpin.Application, own *ownFlags, o *server.Options, m *memoryFlags) {
+	own.flag(a, "storage.memory.dir", `Where in-memory storage keeps full chunks and blocks, outside the Go heap: a directory on a RAM-backed filesystem (tmpfs), never a disk. Empty picks /dev/shm when it is a tmpfs with 256MiB free; "heap" keeps chunks in the Go heap. Ignored with --storage.tsdb.path.`).
 		Default("").PlaceHolder("<dir>").StringVar(&o.MemoryDir)
-	a.Flag("storage.max-series", "The most series held at once; new series beyond it are refused (scrapes keep their other series and show the refusal as the target's last error; remote write and OTLP answer 400). 0 derives it from the container or system memory (8KiB a series); -1 is no limit.").
+	own.flag(a, "storage.max-series", "The most series held at once; new series beyond it are refused (scrapes keep their other series and show the refusal as the target's last error; remote write and OTLP answer 400). 0 derives it from the container or system memory (8KiB a series); -1 is no limit.").
 		Default("0").IntVar(&m.maxSeries)
-	a.Flag("storage.memory.snapshot-dir", "A directory on a disk that keeps in-memory data across restarts: written at shutdown (SIGTERM, SIGINT, /-/quit), loaded at start. Not with --storage.tsdb.path.").
+	own.flag(a, "storage.memory.snapshot-dir", "A directory on a disk that keeps in-memory data across restarts: written at shutdown (SIGTERM, SIGINT, /-/quit), loaded at start. Not with --storage.tsdb.path.").
 		PlaceHolder("<dir>").StringVar(&o.SnapshotDir)
-	a.Flag("storage.memory.snapshot-interval", "Also write the snapshot this often; 0 writes it only at shutdown. Needs --storage.memory.snapshot-dir.").
+	own.flag(a, "storage.memory.snapshot-interval", "Also write the snapshot this often; 0 writes it only at shutdown. Needs --storage.memory.snapshot-dir.").
 		Default("0s").PlaceHolder("<duration>").SetValue(&m.snapshotInterval)
 }
 

@@ -92,12 +92,8 @@ func startProc(t *testing.T, flags ...string) *proc {
 	}, 30*time.Second, 20*time.Millisecond, "never listened")
 	require.False(t, p.exited(), "exited at start: %v\n%s", p.err, p.logs.all())
 	require.Eventually(t, func() bool {
-		resp, err := http.Get(p.url + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+		code, _, err := fetch(http.MethodGet, p.url+"/-/ready", nil, nil)
+		return err == nil && code == http.StatusOK
 	}, 30*time.Second, 20*time.Millisecond, "never ready")
 	return p
 }

@@ -21,14 +21,11 @@ type apiAnswer struct {
 
 func postQuery(t *testing.T, base, path string, form url.Values) (int, apiAnswer) {
 	t.Helper()
-	resp, err := http.PostForm(base+path, form)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	code, body, err := fetch(http.MethodPost, base+path, strings.NewReader(form.Encode()), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 	require.NoError(t, err)
 	var a apiAnswer
-	require.NoError(t, json.Unmarshal(body, &a), "body: %.300s", body)
-	return resp.StatusCode, a
+	require.NoError(t, json.Unmarshal([]byte(body), &a), "body: %.300s", body)
+	return code, a
 }
 
 // TestQueryLimitsProcess sends a real miniprom process the queries that kill

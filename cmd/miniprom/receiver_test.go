@@ -28,16 +28,13 @@ func postWrite(t *testing.T, base, contentType string, msg interface{ Marshal() 
 	t.Helper()
 	raw, err := msg.Marshal()
 	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, base+"/api/v1/write", bytes.NewReader(snappy.Encode(nil, raw)))
+	code, body, err := fetch(http.MethodPost, base+"/api/v1/write", bytes.NewReader(snappy.Encode(nil, raw)), map[string]string{
+		"Content-Type":                      contentType,
+		"Content-Encoding":                  "snappy",
+		"X-Prometheus-Remote-Write-Version": "0.1.0",
+	})
 	require.NoError(t, err)
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Content-Encoding", "snappy")
-	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
+	return code, body
 }
 
 // TestRemoteWriteLimitsProcess: series a real miniprom's remote write

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,22 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// runningQueries reads prometheus_engine_queries from /metrics.
-func runningQueries(base string) (string, error) {
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "prometheus_engine_queries "); ok {
-			return v, nil
-		}
-	}
-	return "", fmt.Errorf("no prometheus_engine_queries in /metrics: %v", sc.Err())
-}
 
 // TestSIGTERMDuringLongQuery: SIGTERM while a long query runs cancels it and
 // exits 0 with nothing left in $TMPDIR, 20 times out of 20. Before, the
@@ -62,7 +45,7 @@ func TestSIGTERMDuringLongQuery(t *testing.T) {
 				}
 			}()
 			require.EventuallyWithT(t, func(c *assert.CollectT) {
-				n, err := runningQueries(p.url)
+				n, err := metricValue(p.url, "prometheus_engine_queries")
 				assert.NoError(c, err)
 				assert.Equal(c, "1", n)
 			}, 30*time.Second, 10*time.Millisecond, "the query never ran")

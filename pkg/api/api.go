@@ -16,7 +16,6 @@ import (
 	"github.com/grafana/regexp"
 	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/route"
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/notifier"
 	"github.com/prometheus/prometheus/promql"
@@ -27,8 +26,6 @@ import (
 	"github.com/prometheus/prometheus/util/features"
 	"github.com/prometheus/prometheus/util/notifications"
 	v1 "github.com/prometheus/prometheus/web/api/v1"
-
-	"github.com/miniprom/miniprom/pkg/querycache"
 )
 
 // Storage is what the API reads from (and, with a receiver on, writes to).
@@ -182,34 +179,4 @@ func New(o Options) *API {
 		api.otlp = &o.ReceiverLimits
 	}
 	return api
-}
-
-// Register adds the API's routes to r, which must be mounted at /api/v1
-// under the route prefix.
-func (a *API) Register(r *route.Router) {
-	a.v1.Register(r.WithInstrumentation(func(name string, h http.HandlerFunc) http.HandlerFunc {
-		if name == "/write" && a.receiver != nil {
-			return a.receiver.checkRemoteWrite(h)
-		}
-		if name == "/otlp/v1/metrics" && a.otlp != nil {
-			return a.otlp.checkOTLP(h)
-		}
-		if name == "/query_range" {
-			return statsUncached(h)
-		}
-		return h
-	}))
-}
-
-// statsUncached leaves range queries asking for statistics (stats=true) to
-// the engine: the statistics describe the work of an evaluation, which the
-// results cache would count for the steps it evaluated only. (stats=all,
-// per-step statistics, reaches the cache in the query's options.)
-func statsUncached(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if r.FormValue("stats") != "" {
-			r = r.WithContext(querycache.Uncached(r.Context()))
-		}
-		h(w, r)
-	}
 }

@@ -63,7 +63,7 @@ func TestAPISweepMatchesPrometheus(t *testing.T) {
 
 	settled := func(base string) func() bool {
 		return func() bool {
-			code, body := fetchErr(base + "/api/v1/query?query=" + url.QueryEscape(`count_over_time(job:discovered:sum[1m]) >= 3 and on() ALERTS{alertstate="firing"}`))
+			code, body, _ := fetch(nil, http.MethodGet, base+"/api/v1/query?query="+url.QueryEscape(`count_over_time(job:discovered:sum[1m]) >= 3 and on() ALERTS{alertstate="firing"}`))
 			return code == 200 && strings.Contains(body, `"value":[`)
 		}
 	}
@@ -109,8 +109,10 @@ func TestAPISweepMatchesPrometheus(t *testing.T) {
 		"/api/v1/nope",
 	} {
 		t.Run(path, func(t *testing.T) {
-			wantCode, want := fetch(t, http.MethodGet, promURL+path)
-			gotCode, got := fetch(t, http.MethodGet, mini.Base+path)
+			wantCode, want, err := fetch(nil, http.MethodGet, promURL+path)
+			require.NoError(t, err)
+			gotCode, got, err := fetch(nil, http.MethodGet, mini.Base+path)
+			require.NoError(t, err)
 			require.Equal(t, wantCode, gotCode, "status code\nPrometheus: %s\nminiprom:   %s", want, got)
 			var w, g any
 			if json.Unmarshal([]byte(want), &w) != nil {

@@ -148,8 +148,10 @@ scrape_configs:
 		"/api/v1/admin/tsdb/snapshot",
 	} {
 		t.Run(path, func(t *testing.T) {
-			wantCode, want := fetch(t, http.MethodGet, promURL+path)
-			gotCode, got := fetch(t, http.MethodGet, mini.Base+path)
+			wantCode, want, err := fetch(nil, http.MethodGet, promURL+path)
+			require.NoError(t, err)
+			gotCode, got, err := fetch(nil, http.MethodGet, mini.Base+path)
+			require.NoError(t, err)
 			require.Equal(t, wantCode, gotCode, "status code\nPrometheus: %s\nminiprom:   %s", want, got)
 			require.Equal(t, want, got)
 		})
@@ -173,8 +175,10 @@ scrape_configs:
 			}
 			return r.Data
 		}
-		wantCode, want := fetch(t, http.MethodGet, promURL+"/api/v1/status/tsdb?limit=3")
-		gotCode, got := fetch(t, http.MethodGet, mini.Base+"/api/v1/status/tsdb?limit=3")
+		wantCode, want, err := fetch(nil, http.MethodGet, promURL+"/api/v1/status/tsdb?limit=3")
+		require.NoError(t, err)
+		gotCode, got, err := fetch(nil, http.MethodGet, mini.Base+"/api/v1/status/tsdb?limit=3")
+		require.NoError(t, err)
 		require.Equal(t, wantCode, gotCode)
 		require.Equal(t, normalize(want), normalize(got))
 	})
@@ -190,8 +194,10 @@ scrape_configs:
 			for _, slide := range []time.Duration{0, 0, 30 * time.Second, 2 * time.Minute} {
 				path := fmt.Sprintf("/api/v1/query_range?start=%d&end=%d&step=30&query=%s",
 					start.Add(slide).Unix(), start.Add(5*time.Minute+slide).Unix(), q(expr))
-				wantCode, want := fetch(t, http.MethodGet, promURL+path)
-				gotCode, got := fetch(t, http.MethodGet, mini.Base+path)
+				wantCode, want, err := fetch(nil, http.MethodGet, promURL+path)
+				require.NoError(t, err)
+				gotCode, got, err := fetch(nil, http.MethodGet, mini.Base+path)
+				require.NoError(t, err)
 				require.Equal(t, wantCode, gotCode, path)
 				require.Equal(t, want, got, path)
 			}
@@ -204,18 +210,6 @@ scrape_configs:
 		got := postForm(t, mini.Base+"/api/v1/query", form)
 		require.Equal(t, want, got)
 	})
-}
-
-func fetch(t *testing.T, method, u string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, u, nil)
-	require.NoError(t, err)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(b)
 }
 
 func postForm(t *testing.T, u string, form url.Values) string {

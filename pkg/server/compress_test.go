@@ -1,42 +1,11 @@
 package server_test
 
 import (
-	"compress/gzip"
-	"compress/zlib"
-	"io"
 	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
-
-// getEncoded fetches path asking for the given encodings and returns the
-// response and its decoded body.
-func (ts *testServer) getEncoded(path, acceptEncoding string) (*http.Response, string) {
-	ts.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, ts.Base+path, nil)
-	require.NoError(ts.t, err)
-	if acceptEncoding != "" {
-		req.Header.Set("Accept-Encoding", acceptEncoding)
-	}
-	resp, err := ts.Client.Do(req)
-	require.NoError(ts.t, err)
-	defer resp.Body.Close()
-	var r io.Reader = resp.Body
-	switch resp.Header.Get("Content-Encoding") {
-	case "gzip":
-		gz, err := gzip.NewReader(resp.Body)
-		require.NoError(ts.t, err)
-		r = gz
-	case "deflate":
-		zr, err := zlib.NewReader(resp.Body)
-		require.NoError(ts.t, err)
-		r = zr
-	}
-	b, err := io.ReadAll(r)
-	require.NoError(ts.t, err)
-	return resp, string(b)
-}
 
 // The API and federation compress as Prometheus does (miniprom only pools
 // the gzip writers): the encoding the client asked for first, Vary once,

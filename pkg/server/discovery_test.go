@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -77,40 +76,6 @@ type activeTarget struct {
 	Health           string            `json:"health"`
 }
 
-// targetsOf returns the active targets of one scrape pool.
-func (ts *testServer) targetsOf(pool string) []activeTarget {
-	ts.t.Helper()
-	_, r := ts.api("/api/v1/targets")
-	var data struct {
-		ActiveTargets []activeTarget `json:"activeTargets"`
-	}
-	require.NoError(ts.t, json.Unmarshal(r.Data, &data))
-	var out []activeTarget
-	for _, tg := range data.ActiveTargets {
-		if tg.ScrapePool == pool {
-			out = append(out, tg)
-		}
-	}
-	return out
-}
-
-// activeAlertmanagers returns the URLs in /api/v1/alertmanagers.
-func (ts *testServer) activeAlertmanagers() []string {
-	ts.t.Helper()
-	_, r := ts.api("/api/v1/alertmanagers")
-	var data struct {
-		Active []struct {
-			URL string `json:"url"`
-		} `json:"activeAlertmanagers"`
-	}
-	require.NoError(ts.t, json.Unmarshal(r.Data, &data))
-	var urls []string
-	for _, a := range data.Active {
-		urls = append(urls, a.URL)
-	}
-	return urls
-}
-
 // TestDockerDiscovery: docker_sd_configs and dockerswarm_sd_configs, in
 // scrape jobs and in alerting, through upstream's discoverers against a fake
 // Docker Engine API on a unix socket; the discovered container and swarm
@@ -159,7 +124,9 @@ func TestUnknownDiscoveryIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "prometheus.yml")
 	require.NoError(t, os.WriteFile(cfg, []byte("scrape_configs:\n  - job_name: ec2\n    ec2_sd_configs: [{region: eu-west-1}]\n"), 0o600))
-	_, err := server.New(server.Options{Logger: promslog.NewNopLogger(), ConfigFile: cfg, ListenAddresses: []string{"127.0.0.1:0"}})
+	o := server.DefaultOptions()
+	o.Logger, o.ConfigFile, o.ListenAddresses = promslog.NewNopLogger(), cfg, []string{"127.0.0.1:0"}
+	_, err := server.New(o)
 	require.Error(t, err)
 	for _, want := range []string{"ec2_sd_configs is not built into miniprom", "consul_sd_configs", "dns_sd_configs", "docker_sd_configs", "dockerswarm_sd_configs", "file_sd_configs", "http_sd_configs", "static_configs"} {
 		require.ErrorContains(t, err, want)

@@ -10,6 +10,15 @@ import (
 	"github.com/prometheus/prometheus/util/logging"
 )
 
+// QueryOptions are the PromQL engine's limits, named after Prometheus's
+// --query.* flags.
+type QueryOptions struct {
+	Timeout        time.Duration
+	MaxSamples     int
+	LookbackDelta  time.Duration
+	MaxConcurrency int
+}
+
 // newEngine builds the upstream PromQL engine as Prometheus 3.16 does, with
 // the query limits and the --enable-feature options: @ modifier and negative
 // offsets always on, the rest as the features say.

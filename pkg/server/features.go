@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/template"
@@ -204,4 +205,14 @@ func (s *Server) registerFeatures(r features.Collector) {
 	r.Set(features.TSDB, "st_storage", f.STStorage)
 	r.Enable(features.TSDB, "xor2_encoding")
 	r.Set(features.TSDB, "histograms_st_encoding", f.STStorage)
+}
+
+// adjustConfig applies the features that change config defaults: with
+// exemplar-storage, a config without storage.exemplars gets Prometheus's
+// default ring size, as in Prometheus.
+func (f Features) adjustConfig(cfg *config.Config) {
+	if f.ExemplarStorage && cfg.StorageConfig.ExemplarsConfig == nil {
+		c := config.DefaultExemplarsConfig
+		cfg.StorageConfig.ExemplarsConfig = &c
+	}
 }

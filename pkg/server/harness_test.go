@@ -1,15 +1,19 @@
 package server_test
 
 import (
+	"bytes"
+	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
-	"os"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -103,16 +107,15 @@ func newServer(t *testing.T, c serverConfig) *testServer {
 		writeFile(t, dir, name, content)
 	}
 	logs := &testWriter{t: t}
-	o := server.Options{
-		Logger:          promslog.New(&promslog.Config{Writer: logs}),
-		ConfigFile:      filepath.Join(dir, "prometheus.yml"),
-		ListenAddresses: []string{"127.0.0.1:0"},
-		ReadTimeout:     time.Minute,
-		MaxConnections:  64,
-		CORSOrigin:      ".*",
-		MemoryDir:       storagetest.MemoryDir(t),
-		Flags:           map[string]string{"config.file": "prometheus.yml"},
-	}
+	o := server.DefaultOptions()
+	o.Logger = promslog.New(&promslog.Config{Writer: logs})
+	o.ConfigFile = filepath.Join(dir, "prometheus.yml")
+	o.ListenAddresses = []string{"127.0.0.1:0"}
+	o.ReadTimeout = time.Minute
+	o.MaxConnections = 64
+	o.CORSOrigin = ".*"
+	o.MemoryDir = storagetest.MemoryDir(t)
+	o.Flags = map[string]string{"config.file": "prometheus.yml"}
 	switch c.webConfigYML {
 	case "":
 		c.webConfigYML = defaultWebConfig
@@ -246,12 +249,9 @@ func (quietT) Errorf(string, ...any) {}
 // get fetches base+path and returns the status code and body.
 func (ts *testServer) get(path string) (int, string) {
 	ts.t.Helper()
-	resp, err := ts.Client.Get(ts.Base + path)
+	code, body, err := fetch(ts.Client, http.MethodGet, ts.Base+path)
 	require.NoError(ts.t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(ts.t, err)
-	return resp.StatusCode, string(body)
+	return code, body
 }
 
 // apiResponse is the v1 API's envelope.
@@ -280,14 +280,6 @@ func (ts *testServer) waitForSelfScrape() {
 	}, "self-scrape never stored up")
 }
 
-func writeFile(t testing.TB, dir, name, content string) {
-	t.Helper()
-	// Write then rename, so file_sd and reloads never see a partial file.
-	tmp := filepath.Join(dir, "."+name+".tmp")
-	require.NoError(t, os.WriteFile(tmp, []byte(content), 0o600))
-	require.NoError(t, os.Rename(tmp, filepath.Join(dir, name)))
-}
-
 // testWriter sends the server's log to the test log and keeps it for
 // assertions.
 type testWriter struct {
@@ -308,4 +300,175 @@ func freePort(tb testing.TB) string {
 	require.NoError(tb, err)
 	defer l.Close()
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// targetsOf returns the active targets of one scrape pool.
+func (ts *testServer) targetsOf(pool string) []activeTarget {
+	ts.t.Helper()
+	_, r := ts.api("/api/v1/targets")
+	var data struct {
+		ActiveTargets []activeTarget `json:"activeTargets"`
+	}
+	require.NoError(ts.t, json.Unmarshal(r.Data, &data))
+	var out []activeTarget
+	for _, tg := range data.ActiveTargets {
+		if tg.ScrapePool == pool {
+			out = append(out, tg)
+		}
+	}
+	return out
+}
+
+// activeAlertmanagers returns the URLs in /api/v1/alertmanagers.
+func (ts *testServer) activeAlertmanagers() []string {
+	ts.t.Helper()
+	_, r := ts.api("/api/v1/alertmanagers")
+	var data struct {
+		Active []struct {
+			URL string `json:"url"`
+		} `json:"activeAlertmanagers"`
+	}
+	require.NoError(ts.t, json.Unmarshal(r.Data, &data))
+	var urls []string
+	for _, a := range data.Active {
+		urls = append(urls, a.URL)
+	}
+	return urls
+}
+
+// getEncoded fetches path asking for the given encodings and returns the
+// response and its decoded body.
+func (ts *testServer) getEncoded(path, acceptEncoding string) (*http.Response, string) {
+	ts.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, ts.Base+path, nil)
+	require.NoError(ts.t, err)
+	if acceptEncoding != "" {
+		req.Header.Set("Accept-Encoding", acceptEncoding)
+	}
+	resp, err := ts.Client.Do(req)
+	require.NoError(ts.t, err)
+	defer resp.Body.Close()
+	var r io.Reader = resp.Body
+	switch resp.Header.Get("Content-Encoding") {
+	case "gzip":
+		gz, err := gzip.NewReader(resp.Body)
+		require.NoError(ts.t, err)
+		r = gz
+	case "deflate":
+		zr, err := zlib.NewReader(resp.Body)
+		require.NoError(ts.t, err)
+		r = zr
+	}
+	b, err := io.ReadAll(r)
+	require.NoError(ts.t, err)
+	return resp, string(b)
+}
+
+func (ts *testServer) remoteWrite(body []byte) {
+	ts.t.Helper()
+	resp, b := ts.postBody("/api/v1/write", body, map[string]string{
+		"Content-Type": rw1ContentType, "Content-Encoding": "snappy", "X-Prometheus-Remote-Write-Version": "0.1.0",
+	})
+	require.Equal(ts.t, http.StatusNoContent, resp.StatusCode, b)
+}
+
+// queryRangeSeries returns the label sets a range query answers with.
+func (ts *testServer) queryRangeSeries(q string, start, end time.Time, step time.Duration) []map[string]string {
+	ts.t.Helper()
+	v := url.Values{"query": {q}, "start": {fmt.Sprint(start.Unix())}, "end": {fmt.Sprint(end.Unix())}, "step": {step.String()}}
+	code, r := ts.api("/api/v1/query_range?" + v.Encode())
+	require.Equal(ts.t, http.StatusOK, code, r.Error)
+	var data struct {
+		Result []struct {
+			Metric map[string]string `json:"metric"`
+		} `json:"result"`
+	}
+	require.NoError(ts.t, json.Unmarshal(r.Data, &data))
+	var out []map[string]string
+	for _, s := range data.Result {
+		out = append(out, s.Metric)
+	}
+	return out
+}
+
+// metricValue reads one of the server's self-metrics (metricValue).
+func (ts *testServer) metricValue(name string, labels map[string]string) float64 {
+	ts.t.Helper()
+	v, err := metricValue(ts.Registry(), name, labels)
+	require.NoError(ts.t, err)
+	return v
+}
+
+// rawTimestamps returns the timestamps (ms) of the samples miniprom holds
+// for the one series matching selector over the last window.
+func (ts *testServer) rawTimestamps(selector string, window time.Duration) []int64 {
+	ts.t.Helper()
+	q := fmt.Sprintf("%s[%ds]", selector, int(window.Seconds()))
+	code, r := ts.api("/api/v1/query?query=" + url.QueryEscape(q))
+	require.Equal(ts.t, http.StatusOK, code, r.Error)
+	var data struct {
+		Result []struct {
+			Values [][2]any `json:"values"`
+		} `json:"result"`
+	}
+	require.NoError(ts.t, json.Unmarshal(r.Data, &data))
+	require.LessOrEqual(ts.t, len(data.Result), 1, selector)
+	var out []int64
+	for _, r := range data.Result {
+		for _, v := range r.Values {
+			out = append(out, int64(math.Round(v[0].(float64)*1000)))
+		}
+	}
+	return out
+}
+
+// post posts nothing to base+path and returns the status code and body.
+func (ts *testServer) post(path string) (int, string) {
+	ts.t.Helper()
+	code, body, err := fetch(ts.Client, http.MethodPost, ts.Base+path)
+	require.NoError(ts.t, err)
+	return code, body
+}
+
+// postBody sends body to path with the given headers.
+func (ts *testServer) postBody(path string, body []byte, headers map[string]string) (*http.Response, string) {
+	ts.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, ts.Base+path, bytes.NewReader(body))
+	require.NoError(ts.t, err)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := ts.Client.Do(req)
+	require.NoError(ts.t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(ts.t, err)
+	return resp, string(b)
+}
+
+// queryVector runs an instant query and returns the result's series.
+func (ts *testServer) queryVector(q string) []struct {
+	Metric map[string]string `json:"metric"`
+	Value  [2]any            `json:"value"`
+} {
+	ts.t.Helper()
+	code, r := ts.api("/api/v1/query?query=" + url.QueryEscape(q))
+	require.Equal(ts.t, http.StatusOK, code, r.Error)
+	var data struct {
+		Result []struct {
+			Metric map[string]string `json:"metric"`
+			Value  [2]any            `json:"value"`
+		} `json:"result"`
+	}
+	require.NoError(ts.t, json.Unmarshal(r.Data, &data))
+	return data.Result
+}
+
+func (ts *testServer) rules(query string) rulesAPI {
+	ts.t.Helper()
+	code, r := ts.api("/api/v1/rules" + query)
+	require.Equal(ts.t, http.StatusOK, code, r.Error)
+	var out rulesAPI
+	require.NoError(ts.t, json.Unmarshal(r.Data, &out))
+	return out
 }

@@ -20,6 +20,7 @@ import (
 )
 
 // Options configure a Server. The field names follow Prometheus's flags.
+// Start from DefaultOptions: a zero field is not replaced by its default.
 type Options struct {
 	Logger *slog.Logger
 
@@ -43,9 +44,8 @@ type Options struct {
 	// --web.remote-write-receiver.accepted-protobuf-messages; empty accepts
 	// remote write 1.0 and 2.0, as Prometheus does by default.
 	RemoteWriteReceiverMessages remoteapi.MessageTypes
-	EnableOTLPReceiver          bool // --web.enable-otlp-receiver
-	// RemoteFlushDeadline is --storage.remote.flush-deadline; zero means 1m.
-	RemoteFlushDeadline time.Duration
+	EnableOTLPReceiver          bool          // --web.enable-otlp-receiver
+	RemoteFlushDeadline         time.Duration // --storage.remote.flush-deadline
 
 	// Retention is --storage.tsdb.retention.time: the retention when the
 	// config file sets none. Zero means storage.DefaultRetention, or
@@ -69,17 +69,16 @@ type Options struct {
 	SnapshotInterval time.Duration
 	// MaxSeries is --storage.max-series: the most series held; 0 is none.
 	MaxSeries int
-	Query     storage.EngineOptions // --query.*
+	Query     QueryOptions // --query.*
 	// QueryCacheSize is --query.cache-size, the range query results cache's
-	// memory budget in bytes: zero means DefaultQueryCacheSize, negative
-	// turns the cache off.
+	// memory budget in bytes: zero turns the cache off.
 	QueryCacheSize int64
 	// QueryLimits are miniprom's own per-query limits (--query.max-length and
-	// others); the zero value means api.DefaultQueryLimits.
+	// others); a zero field is no limit.
 	QueryLimits api.QueryLimits
 	// ReceiverLimits bound the labels of series sent to the remote write
-	// receiver (--web.remote-write-receiver.max-*); the zero value means
-	// api.DefaultReceiverLimits.
+	// receiver (--web.remote-write-receiver.max-*); a zero field is no
+	// limit.
 	ReceiverLimits api.ReceiverLimits
 
 	// Flags are all command-line flags, for /api/v1/status/flags.
@@ -95,7 +94,7 @@ type Options struct {
 	NoHeadLabelCache bool
 
 	Features Features // --enable-feature
-	Tuning   Tuning   // the other Prometheus 3.16 flags; zero fields are defaults
+	Tuning   Tuning   // the other Prometheus 3.16 flags
 }
 
 // SupportedRemoteWriteMessages are the remote write protobuf messages the
@@ -104,7 +103,7 @@ func SupportedRemoteWriteMessages() remoteapi.MessageTypes {
 	return remoteapi.MessageTypes{remoteapi.WriteV1MessageType, remoteapi.WriteV2MessageType}
 }
 
-// DefaultShutdownTimeout is used when Options.ShutdownTimeout is zero.
+// DefaultShutdownTimeout is DefaultOptions' ShutdownTimeout.
 const DefaultShutdownTimeout = 10 * time.Second
 
 func (o *Options) validate() error {
@@ -121,48 +120,10 @@ func (o *Options) validate() error {
 		return err
 	}
 	if o.Retention == 0 {
-		o.Retention = storage.DefaultRetention
-		if o.StoragePath != "" {
-			o.Retention = storage.DefaultDurableRetention
-		}
+		// As in Prometheus, no retention time means the default one.
+		o.Retention = storage.DefaultRetentionFor(o.StoragePath)
 	}
-	t, err := o.Tuning.withDefaults()
-	if err != nil {
-		return err
-	}
-	o.Tuning = t
-	if o.ShutdownTimeout == 0 {
-		o.ShutdownTimeout = DefaultShutdownTimeout
-	}
-	if o.RemoteFlushDeadline == 0 {
-		o.RemoteFlushDeadline = time.Minute
-	}
-	if len(o.RemoteWriteReceiverMessages) == 0 {
-		o.RemoteWriteReceiverMessages = SupportedRemoteWriteMessages()
-	}
-	// Zero query limits mean Prometheus's defaults, not "no limit".
-	if o.Query.LookbackDelta == 0 {
-		o.Query.LookbackDelta = 5 * time.Minute
-	}
-	if o.Query.Timeout == 0 {
-		o.Query.Timeout = 2 * time.Minute
-	}
-	if o.Query.MaxSamples == 0 {
-		o.Query.MaxSamples = 50_000_000
-	}
-	if o.QueryCacheSize == 0 {
-		o.QueryCacheSize = DefaultQueryCacheSize
-	}
-	if o.ReceiverLimits == (api.ReceiverLimits{}) {
-		o.ReceiverLimits = api.DefaultReceiverLimits()
-	}
-	if o.QueryLimits == (api.QueryLimits{}) {
-		o.QueryLimits = api.DefaultQueryLimits()
-	}
-	if o.Query.MaxConcurrency == 0 {
-		o.Query.MaxConcurrency = 20
-	}
-	return nil
+	return o.Tuning.validate()
 }
 
 func (o *Options) validateSnapshot() error {

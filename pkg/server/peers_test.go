@@ -117,8 +117,6 @@ func httpOK(client *http.Client, url string) func() bool {
 	}
 }
 
-func writeFileErr(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }
-
 // startDebianPrometheus runs Debian's Prometheus with prometheus.yml from
 // dir and its TSDB in dir/data, and returns its plain-HTTP address once it
 // is ready.

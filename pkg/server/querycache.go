@@ -19,8 +19,8 @@ import (
 	"github.com/miniprom/miniprom/pkg/storage"
 )
 
-// DefaultQueryCacheSize is the range query results cache's memory budget
-// when Options.QueryCacheSize is zero: room for a few hundred dashboard
+// DefaultQueryCacheSize is the range query results cache's default memory
+// budget (DefaultOptions): room for a few hundred dashboard
 // panels (a 6h panel of 100 series at a 30s step holds about 1 MiB).
 const DefaultQueryCacheSize = 64 << 20
 
@@ -87,7 +87,7 @@ func newQueryCache(logger *slog.Logger, reg prometheus.Registerer, st *storage.S
 		})
 	}
 	c.engine = inner
-	if o.QueryCacheSize < 0 {
+	if o.QueryCacheSize <= 0 {
 		logger.Info("Range query results cache is off (--query.cache-size=0)")
 		return c
 	}

@@ -37,61 +37,6 @@ func rwSeries(t *testing.T, lbls map[string]string, samples []prompb.Sample) []b
 	return snappy.Encode(nil, b)
 }
 
-func (ts *testServer) remoteWrite(body []byte) {
-	ts.t.Helper()
-	resp, b := ts.postBody("/api/v1/write", body, map[string]string{
-		"Content-Type": rw1ContentType, "Content-Encoding": "snappy", "X-Prometheus-Remote-Write-Version": "0.1.0",
-	})
-	require.Equal(ts.t, http.StatusNoContent, resp.StatusCode, b)
-}
-
-// queryRangeSeries returns the label sets a range query answers with.
-func (ts *testServer) queryRangeSeries(q string, start, end time.Time, step time.Duration) []map[string]string {
-	ts.t.Helper()
-	v := url.Values{"query": {q}, "start": {fmt.Sprint(start.Unix())}, "end": {fmt.Sprint(end.Unix())}, "step": {step.String()}}
-	code, r := ts.api("/api/v1/query_range?" + v.Encode())
-	require.Equal(ts.t, http.StatusOK, code, r.Error)
-	var data struct {
-		Result []struct {
-			Metric map[string]string `json:"metric"`
-		} `json:"result"`
-	}
-	require.NoError(ts.t, json.Unmarshal(r.Data, &data))
-	var out []map[string]string
-	for _, s := range data.Result {
-		out = append(out, s.Metric)
-	}
-	return out
-}
-
-// metricValue reads one of the server's self-metrics.
-func (ts *testServer) metricValue(name string, labels map[string]string) float64 {
-	ts.t.Helper()
-	mfs, err := ts.Registry().Gather()
-	require.NoError(ts.t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if labels[lp.GetName()] != lp.GetValue() {
-					continue next
-				}
-			}
-			switch {
-			case m.Counter != nil:
-				return m.GetCounter().GetValue()
-			case m.Gauge != nil:
-				return m.GetGauge().GetValue()
-			}
-		}
-	}
-	ts.t.Fatalf("no metric %s%v", name, labels)
-	return 0
-}
-
 // A dashboard's second look at the same window comes from the cache, and
 // what makes cached steps wrong (a backfilled sample, an admin delete)
 // drops them: the answers follow the data.
@@ -146,7 +91,7 @@ func TestQueryCacheOff(t *testing.T) {
 		prometheusYML: "global: {}\n",
 		options: func(o *server.Options) {
 			o.EnableRemoteWriteReceiver = true
-			o.QueryCacheSize = -1
+			o.QueryCacheSize = 0
 		},
 	})
 	now := time.Now().Truncate(time.Minute)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"testing"
@@ -27,22 +26,6 @@ const (
 	rw1ContentType = "application/x-protobuf"
 	rw2ContentType = "application/x-protobuf;proto=io.prometheus.write.v2.Request"
 )
-
-// postBody sends body to path with the given headers.
-func (ts *testServer) postBody(path string, body []byte, headers map[string]string) (*http.Response, string) {
-	ts.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, ts.Base+path, bytes.NewReader(body))
-	require.NoError(ts.t, err)
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := ts.Client.Do(req)
-	require.NoError(ts.t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(ts.t, err)
-	return resp, string(b)
-}
 
 func rw1Body(t *testing.T, name string, ts int64, v float64) []byte {
 	t.Helper()

@@ -2,9 +2,7 @@ package server_test
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,30 +11,6 @@ import (
 )
 
 func lifecycleOn(o *server.Options) { o.EnableLifecycle = true }
-
-func (ts *testServer) post(path string) (int, string) {
-	ts.t.Helper()
-	resp, err := ts.Client.Post(ts.Base+path, "", nil)
-	require.NoError(ts.t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(ts.t, err)
-	return resp.StatusCode, string(b)
-}
-
-// metricValue reads a self-metric from /metrics.
-func (ts *testServer) metricLine(name string) string {
-	ts.t.Helper()
-	code, body := ts.get("/metrics")
-	require.Equal(ts.t, http.StatusOK, code)
-	for _, l := range strings.Split(body, "\n") {
-		if strings.HasPrefix(l, name+" ") {
-			return l
-		}
-	}
-	ts.t.Fatalf("metric %s not exposed", name)
-	return ""
-}
 
 func TestReloadGoodAndBad(t *testing.T) {
 	ts := startServer(t, serverConfig{options: lifecycleOn})
@@ -55,7 +29,7 @@ func TestReloadGoodAndBad(t *testing.T) {
 		_, r := ts.api("/api/v1/scrape_pools")
 		return string(r.Data) == `{"scrapePools":["miniprom","second"]}`
 	}, "the new job never appeared")
-	require.Equal(t, "prometheus_config_last_reload_successful 1", ts.metricLine("prometheus_config_last_reload_successful"))
+	require.Equal(t, 1.0, ts.metricValue("prometheus_config_last_reload_successful", nil))
 
 	// A bad change: the server answers 500, names the file, and keeps the
 	// running configuration.
@@ -64,7 +38,7 @@ func TestReloadGoodAndBad(t *testing.T) {
 	require.Equal(t, http.StatusInternalServerError, code)
 	require.Contains(t, body, "failed to reload config")
 	require.Contains(t, body, "prometheus.yml")
-	require.Equal(t, "prometheus_config_last_reload_successful 0", ts.metricLine("prometheus_config_last_reload_successful"))
+	require.Equal(t, 0.0, ts.metricValue("prometheus_config_last_reload_successful", nil))
 	code, r := ts.api("/api/v1/scrape_pools")
 	require.Equal(t, http.StatusOK, code)
 	require.JSONEq(t, `{"scrapePools":["miniprom","second"]}`, string(r.Data))
@@ -78,7 +52,7 @@ func TestReloadGoodAndBad(t *testing.T) {
 	require.Error(t, ts.Reload(context.Background()))
 	writeFile(t, ts.Dir, "prometheus.yml", selfScrapeConfig)
 	require.NoError(t, ts.Reload(context.Background()))
-	require.Equal(t, "prometheus_config_last_reload_successful 1", ts.metricLine("prometheus_config_last_reload_successful"))
+	require.Equal(t, 1.0, ts.metricValue("prometheus_config_last_reload_successful", nil))
 }
 
 func TestBadRuleFileKeepsOldConfig(t *testing.T) {
@@ -146,5 +120,5 @@ alerting:
 	require.Equal(t, string(before.Data), string(r.Data))
 	_, r = ts.api("/api/v1/scrape_pools")
 	require.Equal(t, `{"scrapePools":["miniprom"]}`, string(r.Data))
-	require.Equal(t, "prometheus_config_last_reload_successful 0", ts.metricLine("prometheus_config_last_reload_successful"))
+	require.Equal(t, 0.0, ts.metricValue("prometheus_config_last_reload_successful", nil))
 }

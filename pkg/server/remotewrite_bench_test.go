@@ -26,7 +26,7 @@ import (
 func BenchmarkRemoteWriteToVictoriaMetrics(b *testing.B) {
 	vm := startVictoriaMetrics(b)
 	dir := b.TempDir()
-	writeFileTB(b, dir, "vm-ca.crt", string(vm.caPEM))
+	writeFile(b, dir, "vm-ca.crt", string(vm.caPEM))
 	const series, perSeries = 100_000, 10
 	for range b.N {
 		reg := prometheus.NewRegistry()
@@ -62,7 +62,8 @@ remote_write:
 			}
 		}
 		require.Eventually(b, func() bool {
-			return counterValue(reg, "prometheus_remote_storage_samples_total") >= series*perSeries
+			v, _ := metricValue(reg, "prometheus_remote_storage_samples_total", nil)
+			return v >= series*perSeries
 		}, 5*time.Minute, 20*time.Millisecond, "not every sample was sent in 5m")
 		elapsed := time.Since(start)
 		b.ReportMetric(series*perSeries/elapsed.Seconds(), "samples/s")
@@ -71,25 +72,5 @@ remote_write:
 		runtime.ReadMemStats(&ms)
 		b.ReportMetric(float64(ms.HeapAlloc)/1e6, "heap_after_send_MB")
 		s.Close()
-	}
-}
-
-func counterValue(reg *prometheus.Registry, name string) float64 {
-	mfs, _ := reg.Gather()
-	var v float64
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.Metric {
-				v += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return v
-}
-
-func writeFileTB(tb testing.TB, dir, name, content string) {
-	tb.Helper()
-	if err := writeFileErr(filepath.Join(dir, name), content); err != nil {
-		tb.Fatal(err)
 	}
 }

@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -23,29 +21,6 @@ import (
 
 	"github.com/miniprom/miniprom/pkg/server"
 )
-
-// rawTimestamps returns the timestamps (ms) of the samples miniprom holds
-// for the one series matching selector over the last window.
-func (ts *testServer) rawTimestamps(selector string, window time.Duration) []int64 {
-	ts.t.Helper()
-	q := fmt.Sprintf("%s[%ds]", selector, int(window.Seconds()))
-	code, r := ts.api("/api/v1/query?query=" + url.QueryEscape(q))
-	require.Equal(ts.t, http.StatusOK, code, r.Error)
-	var data struct {
-		Result []struct {
-			Values [][2]any `json:"values"`
-		} `json:"result"`
-	}
-	require.NoError(ts.t, json.Unmarshal(r.Data, &data))
-	require.LessOrEqual(ts.t, len(data.Result), 1, selector)
-	var out []int64
-	for _, r := range data.Result {
-		for _, v := range r.Values {
-			out = append(out, int64(math.Round(v[0].(float64)*1000)))
-		}
-	}
-	return out
-}
 
 // remoteWriteTo is a remote_write section for one endpoint. The queue
 // retries quickly so outages in tests are short.

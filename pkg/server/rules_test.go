@@ -3,7 +3,6 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"testing"
 	"time"
@@ -46,24 +45,6 @@ func startWithRules(t *testing.T) *testServer {
 	})
 }
 
-// queryVector runs an instant query and returns the result's series.
-func (ts *testServer) queryVector(q string) []struct {
-	Metric map[string]string `json:"metric"`
-	Value  [2]any            `json:"value"`
-} {
-	ts.t.Helper()
-	code, r := ts.api("/api/v1/query?query=" + url.QueryEscape(q))
-	require.Equal(ts.t, http.StatusOK, code, r.Error)
-	var data struct {
-		Result []struct {
-			Metric map[string]string `json:"metric"`
-			Value  [2]any            `json:"value"`
-		} `json:"result"`
-	}
-	require.NoError(ts.t, json.Unmarshal(r.Data, &data))
-	return data.Result
-}
-
 // rulesAPI mirrors /api/v1/rules as Prometheus 3.16 renders it.
 type rulesAPI struct {
 	Groups []struct {
@@ -87,15 +68,6 @@ type rulesAPI struct {
 			} `json:"alerts"`
 		} `json:"rules"`
 	} `json:"groups"`
-}
-
-func (ts *testServer) rules(query string) rulesAPI {
-	ts.t.Helper()
-	code, r := ts.api("/api/v1/rules" + query)
-	require.Equal(ts.t, http.StatusOK, code, r.Error)
-	var out rulesAPI
-	require.NoError(ts.t, json.Unmarshal(r.Data, &out))
-	return out
 }
 
 func TestRulesEvaluate(t *testing.T) {
@@ -195,7 +167,7 @@ func TestBadRuleFileKeepsOldRules(t *testing.T) {
 	code, body := ts.post("/-/reload")
 	require.Equal(t, http.StatusInternalServerError, code)
 	require.Contains(t, body, "recording.yml")
-	require.Equal(t, "prometheus_config_last_reload_successful 0", ts.metricLine("prometheus_config_last_reload_successful"))
+	require.Equal(t, 0.0, ts.metricValue("prometheus_config_last_reload_successful", nil))
 
 	// Both old groups stay, and the old recording rule keeps evaluating.
 	got := ts.rules("")
@@ -219,6 +191,6 @@ groups:
 `)
 	code, body = ts.post("/-/reload")
 	require.Equal(t, http.StatusOK, code, body)
-	require.Equal(t, "prometheus_config_last_reload_successful 1", ts.metricLine("prometheus_config_last_reload_successful"))
+	require.Equal(t, 1.0, ts.metricValue("prometheus_config_last_reload_successful", nil))
 	ts.eventually(func() bool { return len(ts.queryVector("job:up:count")) == 1 }, "new recording rule never ran")
 }

@@ -70,7 +70,7 @@ func TestSelfMetricsAndFeaturesMatchPrometheus(t *testing.T) {
 	// that appear with the first scrape, sync and rule evaluation exist.
 	settled := func(base string) func() bool {
 		return func() bool {
-			code, body := fetchErr(base + "/api/v1/query?query=" + "count_over_time(up%7Bjob%3D%22self%22%7D%5B1m%5D)%20%3E%3D%205")
+			code, body, _ := fetch(nil, http.MethodGet, base+"/api/v1/query?query="+"count_over_time(up%7Bjob%3D%22self%22%7D%5B1m%5D)%20%3E%3D%205")
 			return code == 200 && strings.Contains(body, `"value":[`)
 		}
 	}
@@ -123,7 +123,8 @@ func TestSelfMetricsAndFeaturesMatchPrometheus(t *testing.T) {
 	t.Logf("families: Prometheus %d, miniprom %d", len(w), len(g))
 
 	features := func(base string) map[string]map[string]bool {
-		code, body := fetch(t, http.MethodGet, base+"/api/v1/features")
+		code, body, err := fetch(nil, http.MethodGet, base+"/api/v1/features")
+		require.NoError(t, err)
 		require.Equal(t, 200, code, body)
 		var r struct {
 			Data map[string]map[string]bool `json:"data"`
@@ -139,14 +140,4 @@ func TestSelfMetricsAndFeaturesMatchPrometheus(t *testing.T) {
 		}
 	}
 	assert.Equal(t, want, got)
-}
-
-func fetchErr(u string) (int, string) {
-	resp, err := http.Get(u)
-	if err != nil {
-		return 0, ""
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }

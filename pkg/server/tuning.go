@@ -2,19 +2,17 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/prometheus/common/promslog"
-	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/notifier"
 
 	"github.com/miniprom/miniprom/pkg/storage"
 )
 
 // Tuning holds the Prometheus 3.16 flags beyond the core set in Options:
-// rule, notifier, scrape and remote read settings. Zero fields take
-// Prometheus's defaults (DefaultTuning).
+// rule, notifier, scrape and remote read settings. DefaultTuning holds
+// their defaults.
 type Tuning struct {
 	// AutoReloadInterval is --config.auto-reload-interval when
 	// --config.auto-reload is set; zero turns automatic reloading off.
@@ -50,13 +48,13 @@ type Tuning struct {
 	// shipper's meta file, whose uploaded blocks alone are compacted.
 	DelayCompactFile string
 
-	// Remote read limits (--storage.remote.read-*); negative means no limit
-	// (Prometheus's 0), as zero means the default.
+	// Remote read limits (--storage.remote.read-*); 0 means no limit, as in
+	// Prometheus.
 	RemoteReadSampleLimit      int
 	RemoteReadConcurrencyLimit int
 	RemoteReadBytesInFrame     int
 
-	SearchMaxLimit int // --web.search.max-limit; negative means no cap (Prometheus's 0)
+	SearchMaxLimit int // --web.search.max-limit; 0 means no cap
 
 	// LogLevel is the level of Options.Logger (--log.level), which the
 	// config file's runtime.log_level changes at every load, as in
@@ -82,81 +80,14 @@ func DefaultTuning() Tuning {
 	}
 }
 
-// withDefaults fills zero fields from DefaultTuning and checks the rest.
-func (t Tuning) withDefaults() (Tuning, error) {
-	d := DefaultTuning()
-	fill := func(v *int, def int) {
-		if *v == 0 {
-			*v = def
-		}
-	}
-	fillD := func(v *time.Duration, def time.Duration) {
-		if *v == 0 {
-			*v = def
-		}
-	}
-	fill(&t.MaxNotificationsSubscribers, d.MaxNotificationsSubscribers)
-	fillD(&t.OutageTolerance, d.OutageTolerance)
-	fillD(&t.ForGracePeriod, d.ForGracePeriod)
-	fillD(&t.ResendDelay, d.ResendDelay)
-	if t.MaxConcurrentEvals == 0 {
-		t.MaxConcurrentEvals = d.MaxConcurrentEvals
-	}
-	fill(&t.NotificationQueueCapacity, d.NotificationQueueCapacity)
-	fill(&t.NotificationBatchSize, d.NotificationBatchSize)
-	fillD(&t.DiscoveryReloadInterval, d.DiscoveryReloadInterval)
-	fill(&t.RemoteReadSampleLimit, d.RemoteReadSampleLimit)
-	fill(&t.RemoteReadConcurrencyLimit, d.RemoteReadConcurrencyLimit)
-	fill(&t.RemoteReadBytesInFrame, d.RemoteReadBytesInFrame)
-	fill(&t.SearchMaxLimit, d.SearchMaxLimit)
+// validate checks the tuning, and raises an automatic reload interval
+// below a second to one, as Prometheus does.
+func (t *Tuning) validate() error {
 	if t.AutoReloadInterval > 0 && t.AutoReloadInterval < time.Second {
-		// Prometheus raises shorter intervals to 1s.
 		t.AutoReloadInterval = time.Second
 	}
 	if t.RemoteReadBytesInFrame < 0 {
-		return t, errors.New("--storage.remote.read-max-bytes-in-frame must be positive")
+		return errors.New("--storage.remote.read-max-bytes-in-frame must be positive")
 	}
-	return t, t.TSDB.Validate()
-}
-
-// diskTuning is the on-disk TSDB's tuning: the --storage.tsdb.* flags and
-// the --enable-feature options that tune it.
-func (o *Options) diskTuning() storage.DiskTuning {
-	d := o.Tuning.TSDB
-	d.MemorySnapshotOnShutdown = o.Features.MemorySnapshotOnShutdown
-	d.DelayedCompaction = o.Features.DelayedCompaction
-	d.UncachedIO = o.Features.UncachedIO
-	d.FastStartup = o.Features.FastStartup
-	if o.Tuning.DelayCompactFile != "" && o.StoragePath != "" {
-		o.Logger.Info("Compactions will be delayed for blocks not marked as uploaded in the file tracking uploads", "path", o.Tuning.DelayCompactFile)
-		d.CompactionExclude = excludeBlocksPendingUpload(o.Logger, o.Tuning.DelayCompactFile)
-	}
-	return d
-}
-
-// noLimit turns the Tuning's "negative means none" into Prometheus's 0.
-func noLimit(v int) int { return max(v, 0) }
-
-// adjustConfig applies the features that change config defaults: with
-// exemplar-storage, a config without storage.exemplars gets Prometheus's
-// default ring size, as in Prometheus.
-func (f Features) adjustConfig(cfg *config.Config) {
-	if f.ExemplarStorage && cfg.StorageConfig.ExemplarsConfig == nil {
-		c := config.DefaultExemplarsConfig
-		cfg.StorageConfig.ExemplarsConfig = &c
-	}
-}
-
-// applyLogLevel sets the log level from runtime.log_level. Without it in
-// the file, upstream's loader fills in config.DefaultRuntimeConfig, whose
-// level cmd/miniprom sets from --log.level as Prometheus does.
-func (s *Server) applyLogLevel(cfg *config.Config) error {
-	l := s.opts.Tuning.LogLevel
-	if l == nil || cfg.Runtime.LogLevel == "" {
-		return nil
-	}
-	if err := l.Set(string(cfg.Runtime.LogLevel)); err != nil {
-		return fmt.Errorf("applying log level: %w", err)
-	}
-	return nil
+	return t.TSDB.Validate()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/storage"
@@ -131,10 +132,7 @@ func BenchmarkRuleGroup50(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	eng, err := s.NewEngine(promslog.NewNopLogger(), nil, mpstorage.EngineOptions{Timeout: time.Minute, MaxSamples: 50_000_000, LookbackDelta: 5 * time.Minute})
-	if err != nil {
-		b.Fatal(err)
-	}
+	eng := promql.NewEngine(promql.EngineOpts{Timeout: time.Minute, MaxSamples: 50_000_000, LookbackDelta: 5 * time.Minute})
 	defer eng.Close()
 	now := time.Now()
 	for i := range 40 { // 10 minutes at 15s

@@ -1,5 +1,5 @@
-// Package storage keeps miniprom's samples in the upstream Prometheus TSDB
-// and answers PromQL with the upstream engine.
+// Package storage keeps miniprom's samples in the upstream Prometheus TSDB.
+// It knows nothing of PromQL: the server's engine queries it.
 //
 // In memory (the default) the TSDB lives in a private directory on a
 // RAM-backed filesystem (/dev/shm, or --storage.memory.dir), without a WAL:
@@ -43,6 +43,15 @@ const DefaultRetention = 24 * time.Hour
 // DefaultDurableRetention is the on-disk retention when none is configured,
 // Prometheus's own default.
 const DefaultDurableRetention = 15 * 24 * time.Hour
+
+// DefaultRetentionFor is the retention when none is configured: in memory
+// without a path (DefaultRetention), on disk with one.
+func DefaultRetentionFor(path string) time.Duration {
+	if path != "" {
+		return DefaultDurableRetention
+	}
+	return DefaultRetention
+}
 
 // memoryDirShare is the part of a RAM-backed directory's free space that
 // in-memory storage may fill when no retention size is configured: the
@@ -129,10 +138,7 @@ const (
 // Open opens the TSDB: on disk with o.Path, otherwise in memory.
 func Open(logger *slog.Logger, reg prometheus.Registerer, o Options) (_ *Storage, err error) {
 	if o.Retention <= 0 && (o.Path == "" || o.RetentionSize <= 0) {
-		o.Retention = DefaultRetention
-		if o.Path != "" {
-			o.Retention = DefaultDurableRetention
-		}
+		o.Retention = DefaultRetentionFor(o.Path)
 	}
 	s := &Storage{logger: logger, retention: o.Retention, defaultSize: o.RetentionSize}
 	s.limit = newSeriesLimit(reg, o.MaxSeries)

@@ -27,17 +27,6 @@ type gzipPool struct{ pool sync.Pool }
 // 401 KB; level 1 was both slower and bigger on this JSON).
 const gzipLevel = 3
 
-// pooledAPIRoutes are the v1 API routes that upstream registers behind
-// its CompressionHandler and that dashboards call on every load or
-// refresh. Others (remote read and write, OTLP, server-sent events) have
-// their own encodings or need to flush, and keep upstream's handling.
-var pooledAPIRoutes = map[string]bool{
-	"/query": true, "/query_range": true, "/query_exemplars": true,
-	"/labels": true, "/label/:name/values": true, "/series": true,
-	"/metadata": true, "/targets": true, "/rules": true, "/alerts": true,
-	"/format_query": true, "/parse_query": true,
-}
-
 // wantsGzip is upstream's choice: the first of gzip and deflate named in
 // Accept-Encoding, by exact token.
 func wantsGzip(r *http.Request) bool {

@@ -34,8 +34,11 @@ type Options struct {
 	// RoutePrefix is where every endpoint lives, "/" or "/path".
 	RoutePrefix string
 
-	// API registers the /api/v1 routes.
-	API interface{ Register(*route.Router) }
+	// API registers the /api/v1 routes; it puts the given pooled gzip
+	// around the routes it names.
+	API interface {
+		Register(r *route.Router, compress func(http.HandlerFunc) http.HandlerFunc)
+	}
 	// Federate serves /federate.
 	Federate http.Handler
 	// UI serves the expression browser's pages and assets, with the route
@@ -130,14 +133,8 @@ func New(o Options) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("/", root)
-	instrument := m.instrumentWithPrefix("/api/v1")
-	av1 := route.New().WithInstrumentation(func(name string, h http.HandlerFunc) http.HandlerFunc {
-		if pooledAPIRoutes[name] {
-			h = gz.api(h)
-		}
-		return instrument(name, h)
-	})
-	o.API.Register(av1)
+	av1 := route.New().WithInstrumentation(m.instrumentWithPrefix("/api/v1"))
+	o.API.Register(av1, gz.api)
 	mux.Handle(prefix+"/api/v1/", http.StripPrefix(prefix+"/api/v1", av1))
 	return limitBody(mux, MaxRequestBodyBytes)
 }

@@ -1,4 +1,4 @@
-package api
+package web
 
 // This file is Prometheus's web/federate.go (Apache License 2.0) adapted to
 // miniprom: upstream offers federation only as a method of its own web
