@@ -41,8 +41,9 @@ var autoMemoryDirs = []string{"/dev/shm"}
 const minMemoryDirRoom = 256 << 20
 
 // HeapCost is what heap-held chunks cost against RAM-backed files, measured
-// with a day of 10,000 series (958 MB against 527 MB held): the log and
-// the storage mode say it wherever chunks stay in the heap.
+// with a day of 10,000 series (958 MB against 527 MB held, each with its
+// Go heap): the log and the storage mode say it wherever chunks stay in the
+// heap.
 const HeapCost = "about 1.8x the memory of RAM-backed files"
 
 // errNotRAMBacked is returned for an explicit memory directory on a disk.
