@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REV) \
            -X $(VPKG).Branch=main -X $(VPKG).BuildUser=$(USER)@$(shell hostname) \
            -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: all run build ui certs image test test-go fuzz test-ui test-e2e test-image lint bench clean
+.PHONY: all run build ui certs image deps test test-go fuzz test-ui test-e2e test-image lint bench clean
 
 all: build
 
@@ -49,11 +49,16 @@ ui: $(UI)/node_modules/.package-lock.json
 $(UI)/node_modules/.package-lock.json: $(UI)/package-lock.json
 	$(NPM) --prefix $(UI) ci --no-audit --no-fund
 
+## deps: the Debian packages the tests need (scripts/deps.sh): installed when
+## missing if root or sudo can, otherwise named with the command to install them.
+deps:
+	./scripts/deps.sh
+
 ## test: every test: Go (unit, integration, upstream PromQL suite), UI unit
 ## tests, end-to-end tests in headless Chromium, and the container image.
-test: test-go test-ui test-e2e test-image
+test: deps test-go test-ui test-e2e test-image
 
-test-go: ui
+test-go: deps ui
 	$(GO) test -count=1 ./...
 	# Kubernetes discovery is only in binaries built with GOTAGS=kubernetes.
 	$(GO) test -count=1 -tags kubernetes -run 'Kubernetes|ExampleConfigs' ./cmd/miniprom ./pkg/server
@@ -71,13 +76,13 @@ fuzz:
 test-ui: $(UI)/node_modules/.package-lock.json
 	$(NPM) --prefix $(UI) test
 
-test-e2e: build
+test-e2e: deps build
 	$(NPM) --prefix $(UI) run e2e
 
 ## test-image: build the image and run its entrypoint from its exported root
 ## filesystem (TestImage in cmd/miniprom, as root). Without podman or docker
 ## it says so loudly and goes on, except in CI ($$CI set), where it fails.
-test-image:
+test-image: deps
 	@if [ -z "$(IMAGE_TOOL)" ]; then \
 	  if [ -n "$$CI" ]; then echo "test-image: no podman or docker" >&2; exit 1; fi; \
 	  echo "*** test-image SKIPPED: no podman or docker (apt-get install podman) ***" >&2; exit 0; \
