@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REV) \
            -X $(VPKG).Branch=main -X $(VPKG).BuildUser=$(USER)@$(shell hostname) \
            -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: all run build ui certs test test-go fuzz test-ui test-e2e lint bench clean
+.PHONY: all run build ui certs image deps test test-go fuzz test-ui test-e2e test-image lint bench clean
 
 all: build
 
@@ -29,6 +29,19 @@ build: ui
 certs:
 	$(GO) run ./cmd/devcert -dir .dev
 
+## image: the container image miniprom:$(VERSION) (Dockerfile), built with
+## podman, or docker when there is no podman: a static binary with the UI and
+## Kubernetes discovery, CA certificates, the example configs, user nobody.
+IMAGE_TOOL ?= $(shell command -v podman || command -v docker)
+IMAGE      ?= miniprom:$(VERSION)
+IMAGE_CTX  := build/image
+image: ui
+	@[ -n "$(IMAGE_TOOL)" ] || { echo "make image: needs podman or docker (apt-get install podman)" >&2; exit 1; }
+	rm -rf $(IMAGE_CTX)
+	CGO_ENABLED=0 $(GO) build -trimpath -tags kubernetes -ldflags '$(LDFLAGS)' -o $(IMAGE_CTX)/bin/miniprom ./cmd/miniprom
+	./scripts/image-context.sh $(IMAGE_CTX)
+	$(IMAGE_TOOL) build -f Dockerfile -t $(IMAGE) $(IMAGE_CTX)
+
 ## ui: install the UI's pinned packages and build the bundle that Go embeds.
 ui: $(UI)/node_modules/.package-lock.json
 	$(NPM) --prefix $(UI) run build
@@ -36,11 +49,16 @@ ui: $(UI)/node_modules/.package-lock.json
 $(UI)/node_modules/.package-lock.json: $(UI)/package-lock.json
 	$(NPM) --prefix $(UI) ci --no-audit --no-fund
 
-## test: every test: Go (unit, integration, upstream PromQL suite), UI unit
-## tests, and end-to-end tests in headless Chromium.
-test: test-go test-ui test-e2e
+## deps: the Debian packages the tests need (scripts/deps.sh): installed when
+## missing if root or sudo can, otherwise named with the command to install them.
+deps:
+	./scripts/deps.sh
 
-test-go: ui
+## test: every test: Go (unit, integration, upstream PromQL suite), UI unit
+## tests, end-to-end tests in headless Chromium, and the container image.
+test: deps test-go test-ui test-e2e test-image
+
+test-go: deps ui
 	$(GO) test -count=1 ./...
 	# Kubernetes discovery is only in binaries built with GOTAGS=kubernetes.
 	$(GO) test -count=1 -tags kubernetes -run 'Kubernetes|ExampleConfigs' ./cmd/miniprom ./pkg/server
@@ -58,8 +76,19 @@ fuzz:
 test-ui: $(UI)/node_modules/.package-lock.json
 	$(NPM) --prefix $(UI) test
 
-test-e2e: build
+test-e2e: deps build
 	$(NPM) --prefix $(UI) run e2e
+
+## test-image: build the image and run its entrypoint from its exported root
+## filesystem (TestImage in cmd/miniprom, as root). Without podman or docker
+## it says so loudly and goes on, except in CI ($$CI set), where it fails.
+test-image: deps
+	@if [ -z "$(IMAGE_TOOL)" ]; then \
+	  if [ -n "$$CI" ]; then echo "test-image: no podman or docker" >&2; exit 1; fi; \
+	  echo "*** test-image SKIPPED: no podman or docker (apt-get install podman) ***" >&2; exit 0; \
+	fi; \
+	$(MAKE) image && \
+	MINIPROM_IMAGE=$(IMAGE) MINIPROM_IMAGE_TOOL=$(IMAGE_TOOL) $(GO) test -count=1 -v -run '^TestImage$$' ./cmd/miniprom
 
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
@@ -80,5 +109,5 @@ bench: build
 	$(NPM) --prefix $(UI) run bench
 
 clean:
-	rm -rf bin
+	rm -rf bin build
 	find $(UI)/dist -mindepth 1 ! -name .keep -delete

@@ -27,7 +27,7 @@ type memoryFlags struct {
 const bytesPerSeries = 8 << 10
 
 func addMemoryFlags(a *kingpin.Application, own *ownFlags, o *server.Options, m *memoryFlags) {
-	own.flag(a, "storage.memory.dir", `Where in-memory storage keeps full chunks and blocks, outside the Go heap: a directory on a RAM-backed filesystem (tmpfs), never a disk. Empty picks /dev/shm when it is a tmpfs with 256MiB free; "heap" keeps chunks in the Go heap. Ignored with --storage.tsdb.path.`).
+	own.flag(a, "storage.memory.dir", `Where in-memory storage keeps full chunks and blocks, outside the Go heap: a directory on a RAM-backed filesystem (tmpfs), never a disk; a named directory that is not RAM-backed, or has less than 256MiB (or --storage.tsdb.retention.size) free, is refused at start. Empty picks /dev/shm when it is a tmpfs with 256MiB free, and the Go heap otherwise; "heap" keeps chunks in the Go heap (about 1.8x the memory). Ignored with --storage.tsdb.path.`).
 		Default("").PlaceHolder("<dir>").StringVar(&o.MemoryDir)
 	own.flag(a, "storage.max-series", "The most series held at once; new series beyond it are refused (scrapes keep their other series and show the refusal as the target's last error; remote write and OTLP answer 400). 0 derives it from the container or system memory (8KiB a series); -1 is no limit.").
 		Default("0").IntVar(&m.maxSeries)

@@ -37,8 +37,10 @@ func (s *Server) runtimeInfo() (v1.RuntimeInfo, error) {
 	return info, nil
 }
 
-// storageRetention reads as Prometheus's does: "15d", "512MiB" or
-// "15d or 512MiB".
+// storageRetention reads as Prometheus's does, "15d", "512MiB" or
+// "15d or 512MiB", followed by where samples are held, which Prometheus's
+// runtime info has no key for: "1d or 512MiB (RAM-backed files in
+// /dev/shm/miniprom-1)", or "(Go heap, about 1.8x the memory ...)".
 func (s *Server) storageRetention() string {
 	var parts []string
 	if t := s.storage.Retention(); t != 0 {
@@ -47,7 +49,7 @@ func (s *Server) storageRetention() string {
 	if b := s.storage.RetentionSize(); b != 0 {
 		parts = append(parts, units.Base2Bytes(b).String())
 	}
-	return strings.Join(parts, " or ")
+	return strings.Join(parts, " or ") + " (" + s.storage.Where() + ")"
 }
 
 func buildInfo() *v1.PrometheusVersion {

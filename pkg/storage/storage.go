@@ -180,7 +180,7 @@ func (s *Storage) openBackend(logger *slog.Logger, reg prometheus.Registerer, o 
 		s.b = db
 		return nil
 	}
-	memDir, err := chooseMemoryDir(logger, o.MemoryDir)
+	memDir, err := chooseMemoryDir(logger, o.MemoryDir, o.RetentionSize)
 	if err != nil {
 		return err
 	}
@@ -255,6 +255,19 @@ func (s *Storage) Compact(ctx context.Context) error { return s.b.Compact(ctx) }
 
 // Mode says where samples are held.
 func (s *Storage) Mode() Mode { return s.mode }
+
+// Where says where samples are held, for people (runtime info, the UI):
+// "RAM-backed files in DIR", "Go heap, about 1.8x the memory of RAM-backed
+// files" or "disk in DIR".
+func (s *Storage) Where() string {
+	switch s.mode {
+	case ModeTmpfs:
+		return "RAM-backed files in " + s.dir
+	case ModeHeap:
+		return "Go heap, " + HeapCost
+	}
+	return "disk in " + s.dir
+}
 
 // ApplyConfig applies storage.tsdb (retention, out-of-order window),
 // storage.exemplars and remote_write. A retention size the config does not

@@ -81,9 +81,38 @@ func TestModes(t *testing.T) {
 	require.Equal(t, storage.ModeHeap, openTest(t, storage.Options{MemoryDir: storage.MemoryDirHeap}).Mode())
 	require.Equal(t, storage.ModeDisk, openTest(t, storage.Options{Path: t.TempDir()}).Mode())
 
-	// A directory on a disk is refused, never written to silently.
+	// A directory on a disk is refused, never written to silently, and so
+	// is one too small for the retention size asked for; the error says
+	// how to mount a RAM-backed one instead of falling back to the heap.
+	for name, o := range map[string]storage.Options{
+		"on a disk": {MemoryDir: t.TempDir()},
+		"too small": {MemoryDir: storagetest.MemoryDir(t), RetentionSize: 1 << 60},
+		"missing":   {MemoryDir: filepath.Join(t.TempDir(), "none")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := storage.Open(promslog.NewNopLogger(), nil, o)
+			require.Error(t, err)
+			for _, advice := range []string{"--storage.memory.dir=" + o.MemoryDir, "--tmpfs " + o.MemoryDir + ":size=",
+				"--shm-size", "emptyDir volume with medium: Memory and a sizeLimit", "--storage.memory.dir=heap", "1.8x"} {
+				require.ErrorContains(t, err, advice)
+			}
+			entries, _ := os.ReadDir(o.MemoryDir)
+			require.Empty(t, entries, "nothing written")
+		})
+	}
 	_, err := storage.Open(promslog.NewNopLogger(), nil, storage.Options{MemoryDir: t.TempDir()})
-	require.ErrorContains(t, err, "not on a RAM-backed filesystem")
+	require.ErrorContains(t, err, "is not on a RAM-backed filesystem")
+	_, err = storage.Open(promslog.NewNopLogger(), nil, storage.Options{MemoryDir: storagetest.MemoryDir(t), RetentionSize: 1 << 60})
+	require.ErrorContains(t, err, "is too small: ")
+	require.ErrorContains(t, err, "--storage.tsdb.retention.size is 1EiB")
+}
+
+func TestWhere(t *testing.T) {
+	tmpfs := openTest(t, storage.Options{})
+	require.Equal(t, "RAM-backed files in "+tmpfs.Dir(), tmpfs.Where())
+	require.Equal(t, "Go heap, about 1.8x the memory of RAM-backed files", openTest(t, storage.Options{MemoryDir: storage.MemoryDirHeap}).Where())
+	disk := t.TempDir()
+	require.Equal(t, "disk in "+disk, openTest(t, storage.Options{Path: disk}).Where())
 }
 
 func TestRetentionDropsOldSamples(t *testing.T) {

@@ -167,6 +167,8 @@ describe.each(runs)('at %s', (name, prefix, withRules, pageTitle) => {
       ['tsdb-status', 'Top series count by metric name'],
       // miniprom's bound on series held (--storage.max-series), and its use.
       ['tsdb-status', (process.env.MINIPROM_BIN ?? '').endsWith('prometheus') ? 'no limit' : '% used)'],
+      // Where samples are held: RAM-backed files, the Go heap or a disk.
+      ['tsdb-status', (process.env.MINIPROM_BIN ?? '').endsWith('prometheus') ? 'Retention and storage: 15d' : '(RAM-backed files in /'],
       ['rules', withRules ? 'record: job:up:sum' : 'No rule groups are configured.'],
       ['alerts', withRules ? 'fires for the e2e tests' : 'No alerting rules.'],
     ]) {

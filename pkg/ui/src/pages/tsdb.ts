@@ -94,13 +94,19 @@ export function limitUse(series: number, limit: number): string {
 }
 
 export async function render(root: HTMLElement): Promise<void> {
-  const [{ data }, metrics] = await Promise.all([get<TSDBStatus>('status/tsdb'), selfMetrics()]);
+  const [{ data }, metrics, runtime] = await Promise.all([
+    get<TSDBStatus>('status/tsdb'),
+    selfMetrics(),
+    // miniprom's storageRetention ends with where samples are held.
+    get<{ storageRetention: string }>('status/runtimeinfo'),
+  ]);
   const limit = parseSeriesLimit(metrics);
   const snapshot = parseSnapshot(metrics);
   const hs = data.headStats;
   replace(
     root,
     h('h1', null, 'TSDB status'),
+    h('p', null, `Retention and storage: ${runtime.data.storageRetention}`),
     h('h2', null, 'Head block'),
     table(
       ['Series', 'Series limit', 'Label pairs', 'Chunks', 'Min time', 'Max time'],
