@@ -130,7 +130,7 @@ func TestComposeFile(t *testing.T) {
 	require.NotEmpty(t, snapshotVolume, "the snapshot directory is on a named volume")
 	grace, err := time.ParseDuration(svc.StopGracePeriod)
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, grace, time.Minute, "stop_grace_period leaves time to write the snapshot")
+	require.GreaterOrEqual(t, grace, snapshotTime(retention), "stop_grace_period leaves time to write the snapshot")
 
 	// The container's files: the bind mounts laid out under root, with the
 	// certificates made as the file's header says.

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/config"
@@ -206,8 +207,9 @@ func TestKubernetesManifests(t *testing.T) {
 		ram := volumes[mounts[flags["storage.memory.dir"]].Name].EmptyDir.SizeLimit
 		require.GreaterOrEqual(t, claim.Spec.Resources.Requests.Storage().Value(), ram.Value(),
 			"the snapshot volume holds what the RAM directory can")
-		require.GreaterOrEqual(t, *pod.TerminationGracePeriodSeconds, int64(60),
-			"the grace period leaves time to write the snapshot (Kubernetes's default is 30s)")
+		need := snapshotTime(bytesFlag(t, flags["storage.tsdb.retention.size"]))
+		require.GreaterOrEqual(t, time.Duration(*pod.TerminationGracePeriodSeconds)*time.Second, need,
+			"the grace period leaves time to write a snapshot of the retention size (Kubernetes's default is 30s)")
 	})
 
 	t.Run("rbac", func(t *testing.T) {

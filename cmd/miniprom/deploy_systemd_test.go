@@ -113,7 +113,7 @@ func TestSystemdUnit(t *testing.T) {
 		stop, err = time.ParseDuration(u.one(t, svc, "TimeoutStopSec") + "s")
 	}
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, stop, time.Minute, "time to write the snapshot at stop")
+	require.GreaterOrEqual(t, stop, snapshotTime(retention), "time to write the snapshot at stop")
 
 	t.Run("systemd-analyze verify", func(t *testing.T) {
 		analyze := lookSystemdAnalyze(t)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alecthomas/units"
 	"github.com/stretchr/testify/require"
@@ -58,6 +59,14 @@ func bytesFlag(t *testing.T, s string) int64 {
 // size may take: the rest is for the block a compaction writes before the
 // head's chunks it replaces are dropped. miniprom's own default is 80%.
 const maxRetentionShare = 0.8
+
+// snapshotTime is how long a deployment should allow for writing a
+// snapshot of retention bytes at shutdown: a 154 MB snapshot took 5.3 s on
+// a busy 2-core machine (README, bench/snapshot.sh), about 30 MB/s, and a
+// snapshot is at most the retention size; twice that, for safety.
+func snapshotTime(retention int64) time.Duration {
+	return 2 * time.Duration(retention/(30<<20)) * time.Second
+}
 
 // copyFile copies src to dst, making dst's directory.
 func copyFile(t *testing.T, src, dst string) {
