@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REV) \
            -X $(VPKG).Branch=main -X $(VPKG).BuildUser=$(USER)@$(shell hostname) \
            -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: all run build ui certs image deps test test-go fuzz test-ui test-e2e test-image lint bench clean
+.PHONY: all run build ui certs image deps test test-go fuzz test-ui test-e2e test-image lint bench clean release release-check
 
 all: build
 
@@ -108,6 +108,20 @@ bench: build
 	$(GO) test -run '^$$' -bench . ./pkg/querycache
 	$(NPM) --prefix $(UI) run bench
 
+## release: dist/miniprom-VERSION.OS-ARCH.tar.gz for each of RELEASE_PLATFORMS
+## (binary, example configs, systemd unit, LICENSE, NOTICE, README.md) and
+## dist/sha256sums.txt. Reproducible: what varies between builds (date,
+## user, host, paths, build id, file times and owners) is taken from the
+## commit or left out, so one commit gives the same hashes anywhere with
+## the same Go and npm packages. release-check builds it twice, the second
+## time in a fresh clone, and compares.
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64 darwin/arm64
+release: ui
+	GOTAGS='$(GOTAGS)' ./.ci/release $(RELEASE_PLATFORMS)
+
+release-check:
+	./.ci/release --check $(RELEASE_PLATFORMS)
+
 clean:
-	rm -rf bin build
+	rm -rf bin build dist
 	find $(UI)/dist -mindepth 1 ! -name .keep -delete

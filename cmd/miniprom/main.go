@@ -34,6 +34,9 @@ func duration(d time.Duration) string { return model.Duration(d).String() }
 func days(d time.Duration) string { return fmt.Sprintf("%dd", d/(24*time.Hour)) }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		os.Exit(healthcheck(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
