@@ -160,6 +160,7 @@ func New(o Options) (s *Server, err error) {
 		RemoteFlushDeadline: o.RemoteFlushDeadline,
 		Path:                o.StoragePath,
 		StartTimestamps:     o.Features.STStorage,
+		FloatEncoding:       floatEncoding(o.Features, cfg),
 		BlockReloadInterval: o.Tuning.BlockReloadInterval,
 		Disk:                o.diskTuning(),
 	})
