@@ -103,6 +103,7 @@ bench: build
 	./bench/run.sh
 	./bench/dashboard.sh
 	./bench/memory.sh
+	./bench/day.sh
 	./bench/scrape.sh
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./pkg/storage ./pkg/server
 	$(GO) test -run '^$$' -bench . ./pkg/querycache

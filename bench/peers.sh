@@ -4,12 +4,22 @@
 # MINI is $MINIPROM_BIN, else bin/miniprom (built if missing). REF, the
 # reference Prometheus 3.16, is $MINIPROM_REF_PROMETHEUS, else
 # ~/.cache/miniprom/ref-v0.316.0/prometheus (what .ci/run builds), else
-# /tmp/ref/prometheus. VM is $MINIPROM_VICTORIAMETRICS, else Debian's
-# /usr/bin/victoria-metrics; a script decides what to do without it.
+# /tmp/ref/prometheus. VM is $MINIPROM_VICTORIAMETRICS, else
+# VictoriaMetrics 1.151 in ~/.cache/miniprom/vm-v1.151.0 (installed there
+# from the Go module proxy on first use, about 30 s), else Debian's
+# /usr/bin/victoria-metrics (1.79, far less lean); VM_OLD is Debian's.
 MINI=${MINIPROM_BIN:-bin/miniprom}
 REF=${MINIPROM_REF_PROMETHEUS:-$HOME/.cache/miniprom/ref-v0.316.0/prometheus}
 [ -x "$REF" ] || REF=/tmp/ref/prometheus
-VM=${MINIPROM_VICTORIAMETRICS:-/usr/bin/victoria-metrics}
+VM_DIR=$HOME/.cache/miniprom/vm-v1.151.0
+if [ -z "${MINIPROM_VICTORIAMETRICS:-}" ] && [ ! -x "$VM_DIR/victoria-metrics" ]; then
+  echo "installing VictoriaMetrics 1.151 into $VM_DIR ..." >&2
+  GOBIN=$VM_DIR go install github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@v1.151.0 >&2 ||
+    echo "could not install VictoriaMetrics 1.151" >&2
+fi
+VM=${MINIPROM_VICTORIAMETRICS:-$VM_DIR/victoria-metrics}
+VM_OLD=/usr/bin/victoria-metrics
+[ -x "$VM" ] || VM=$VM_OLD
 [ -x "$MINI" ] || make build >/dev/null
 [ -x "$REF" ] || { echo "no reference Prometheus at $REF" >&2; exit 1; }
 

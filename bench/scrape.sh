@@ -63,20 +63,30 @@ ref=$!; pids+=($ref)
   -promscrape.config="$work/prometheus.yml" -loggerLevel=WARN 2>"$work/vm.log" &
 vm=$!; pids+=($vm)
 
+# cpu PID: seconds of CPU the process has used (user + system).
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 echo "scraping $SERIES series every 5s for ${DURATION}s ..." >&2
+# The first scrapes create the series: CPU is counted from the second
+# minute on, when every server scrapes in its steady state.
+until [ "$(series $mini_url)" = "$SERIES" ] && [ "$(series $ref_url)" = "$SERIES" ]; do sleep 1; done
+sleep 30
+t0=$(date +%s.%N) c0_mini=$(cpu $mini) c0_ref=$(cpu $ref) c0_vm=$(cpu $vm)
 end=$(( $(date +%s) + DURATION ))
 while [ "$(date +%s)" -lt "$end" ]; do
   for p in $mini $ref $vm; do kill -0 "$p" 2>/dev/null || { echo "server $p died" >&2; tail -5 "$work"/*.log >&2; exit 1; }; done
   sleep 5
 done
 
+t1=$(date +%s.%N)
+pct() { awk -v a="$1" -v b="$2" -v t0="$t0" -v t1="$t1" 'BEGIN{printf "%.1f", (b - a) * 100 / (t1 - t0)}'; }
+cpu_mini=$(pct "$c0_mini" "$(cpu $mini)") cpu_ref=$(pct "$c0_ref" "$(cpu $ref)") cpu_vm=$(pct "$c0_vm" "$(cpu $vm)")
 printf '\n%s active series scraped every 5s for %ss\n\n' "$SERIES" "$DURATION"
-printf '%-16s %9s %9s %10s\n' server held_MB series disk_MB
+printf '%-16s %9s %9s %10s %8s\n' server held_MB series disk_MB cpu_%
 m=$(held $mini "$shm") r=$(held $ref "") v=$(held $vm "")
-printf '%-16s %9s %9s %10s\n' miniprom "$m" "$(series $mini_url)" 0
-printf '%-16s %9s %9s %10s\n' prometheus "$r" "$(series $ref_url)" "$(du -sm "$work/prom-data" | cut -f1)"
-printf '%-16s %9s %9s %10s\n' victoriametrics "$v" "$(series $vm_url)" "$(du -sm "$work/vm-data" | cut -f1)"
-awk -v m="$m" -v r="$r" -v v="$v" 'BEGIN{printf "\nratios miniprom / other (memory held, lower is better): vs prometheus %.2fx, vs victoriametrics %.2fx\n", m/r, m/v}'
+printf '%-16s %9s %9s %10s %8s\n' miniprom "$m" "$(series $mini_url)" 0 "$cpu_mini"
+printf '%-16s %9s %9s %10s %8s\n' prometheus "$r" "$(series $ref_url)" "$(du -sm "$work/prom-data" | cut -f1)" "$cpu_ref"
+printf '%-16s %9s %9s %10s %8s\n' victoriametrics "$v" "$(series $vm_url)" "$(du -sm "$work/vm-data" | cut -f1)" "$cpu_vm"
+awk -v m="$m" -v r="$r" -v v="$v" -v cm="$cpu_mini" -v cr="$cpu_ref" -v cv="$cpu_vm" 'BEGIN{printf "\nratios miniprom / other (lower is better): memory held vs prometheus %.2fx, vs victoriametrics %.2fx; scrape CPU vs prometheus %.2fx, vs victoriametrics %.2fx\n", m/r, m/v, cm/cr, cm/cv}'
 
 # Queries, one server at a time.
 q='sum by (zone) (rate(big_target_value[1m]))'
@@ -140,4 +150,8 @@ m=$(cold_range "$mini_url" "$q") m100=$(cold_range "$mini_url" "$q100")
 served=$(( $(cache_served) - before ))
 row "range 1h/60s, cold" "$m" "$r" "$(cold_range "$vm_url" "$q")"
 row "  the same over 100 series" "$m100" "$r100" "$(cold_range "$vm_url" "$q100")"
+m=$(held $mini "$shm") r=$(held $ref "") v=$(held $vm "")
+sleep "${SETTLE:-120}"
+printf '\nmemory held right after the queries, and %ss later (MB): miniprom %s, %s; prometheus %s, %s; victoriametrics %s, %s\n' \
+  "${SETTLE:-120}" "$m" "$(held $mini "$shm")" "$r" "$(held $ref "")" "$v" "$(held $vm "")"
 echo "(the range queries: window ends at now, a new query text (a comment) and start phase each request; miniprom's results cache served $served of them and must serve none; VictoriaMetrics aligns windows to the step and may answer from its rollup cache)"

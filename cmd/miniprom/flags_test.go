@@ -189,7 +189,8 @@ func TestEnableFeature(t *testing.T) {
 		wantLog     string
 	}{
 		{"unknown names the feature", "promql-experimental-functions,no-such-feature", 1, `unknown feature \"no-such-feature\"`},
-		{"storage format refused", "xor2-encoding", 1, `feature \"xor2-encoding\" in --enable-feature is not supported by miniprom`},
+		{"storage format refused", "histograms-st-encoding", 1, `feature \"histograms-st-encoding\" in --enable-feature is not supported by miniprom`},
+		{"xor2 accepted", "xor2-encoding", 1, "changes the default for the storage.tsdb.chunk_encoding.floats config setting to xor2"},
 		{"exclusive OTLP delta modes", "otlp-deltatocumulative,otlp-native-delta-ingestion", 1, "at the same time"},
 		{"known is logged", "promql-experimental-functions", 1, "Experimental PromQL functions enabled."},
 	} {

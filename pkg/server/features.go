@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/template"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/tsdb/fileutil"
 	"github.com/prometheus/prometheus/util/features"
 	v1 "github.com/prometheus/prometheus/web/api/v1"
@@ -35,6 +36,7 @@ type Features struct {
 	ZstdScrape         bool // zstd-scrape
 	SynthesizeST       bool // st-synthesis
 	STStorage          bool // st-storage
+	XOR2Encoding       bool // xor2-encoding
 
 	OTLPDeltaToCumulative    bool // otlp-deltatocumulative
 	OTLPNativeDeltaIngestion bool // otlp-native-delta-ingestion
@@ -65,7 +67,7 @@ type featureAction struct {
 const (
 	noOp        = "This option for --enable-feature is now permanently enabled and therefore a no-op."
 	tsdbTuning  = "This option for --enable-feature tunes the on-disk TSDB (--storage.tsdb.path); in memory it is ignored."
-	storageForm = "it changes how the TSDB stores samples (zero samples for start timestamps, chunk encodings on their own, metadata records), which miniprom's storage does not offer; st-storage is supported"
+	storageForm = "it changes how the TSDB stores samples (zero samples for start timestamps, ST-capable histogram chunks on their own, metadata records), which miniprom's storage does not offer; st-storage and xor2-encoding are supported"
 )
 
 // featureActions lists every feature name Prometheus 3.16 accepts.
@@ -105,7 +107,7 @@ var featureActions = map[string]featureAction{
 	"old-ui":                      {level: slog.LevelWarn, msg: "This option for --enable-feature selects Prometheus's previous web UI; miniprom has one UI, so it is ignored."},
 
 	"created-timestamp-zero-ingestion": {refuse: storageForm},
-	"xor2-encoding":                    {refuse: storageForm},
+	"xor2-encoding":                    {enable: func(f *Features) { f.XOR2Encoding = true }, level: slog.LevelWarn, msg: "This option for --enable-feature is being phased out. It currently changes the default for the storage.tsdb.chunk_encoding.floats config setting to xor2, but will become a no-op in a future major version. Stop using this option and set storage.tsdb.chunk_encoding.floats in the config instead."},
 	"histograms-st-encoding":           {refuse: storageForm},
 	"metadata-wal-records":             {refuse: storageForm},
 }
@@ -215,4 +217,24 @@ func (f Features) adjustConfig(cfg *config.Config) {
 		c := config.DefaultExemplarsConfig
 		cfg.StorageConfig.ExemplarsConfig = &c
 	}
+}
+
+// floatEncoding is the float chunk encoding the TSDB starts with, resolved
+// as Prometheus 3.16's main resolves it: the config file's
+// storage.tsdb.chunk_encoding.floats when set, else xor2 with the
+// xor2-encoding or st-storage feature, else xor.
+func floatEncoding(f Features, cfg *config.Config) chunkenc.Encoding {
+	enc := chunkenc.EncXOR
+	if f.XOR2Encoding || f.STStorage {
+		enc = chunkenc.EncXOR2
+	}
+	if tc := cfg.StorageConfig.TSDBConfig; tc != nil {
+		switch tc.ChunkEncoding.Floats {
+		case config.FloatChunkEncodingXOR:
+			enc = chunkenc.EncXOR
+		case config.FloatChunkEncodingXOR2:
+			enc = chunkenc.EncXOR2
+		}
+	}
+	return enc
 }

@@ -4,7 +4,9 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/prometheus/config"
 )
@@ -25,4 +27,29 @@ func applyGoGC(logger *slog.Logger, cfg *config.Config) {
 		v = strconv.Itoa(gogc)
 	}
 	_ = os.Setenv("GOGC", v)
+}
+
+// returnFreeHeap gives the heap memory the process no longer uses back to
+// the system, every interval while more than threshold bytes of it are
+// free, until stop is closed. Go's own scavenger returns memory only down
+// to the heap goal set at the last collection, and an idle server collects
+// rarely: after a remote-write burst, a compaction or a heavy query, the
+// pages the burst used stayed resident (65 MB idle beside 55 MB live on a
+// realistic day). A forced collection costs a few milliseconds of CPU per
+// interval on a heap of that size.
+func returnFreeHeap(stop <-chan struct{}, interval time.Duration, threshold uint64) {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		metrics.Read(sample)
+		if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() > threshold {
+			debug.FreeOSMemory()
+		}
+	}
 }

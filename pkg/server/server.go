@@ -161,6 +161,7 @@ func New(o Options) (s *Server, err error) {
 		RemoteFlushDeadline: o.RemoteFlushDeadline,
 		Path:                o.StoragePath,
 		StartTimestamps:     o.Features.STStorage,
+		FloatEncoding:       floatEncoding(o.Features, cfg),
 		BlockReloadInterval: o.Tuning.BlockReloadInterval,
 		Disk:                o.diskTuning(),
 		SnapshotDir:         o.SnapshotDir,
@@ -310,6 +311,7 @@ func (s *Server) Run(ctx context.Context) error {
 	goRun(func() { s.scrape.Run(s.scrapeDiscovery.SyncCh()) })
 	goRun(func() { s.notifier.Run(s.notifyDiscovery.SyncCh()) })
 	goRun(s.rules.Run)
+	goRun(func() { returnFreeHeap(s.stopping, 30*time.Second, 16<<20) })
 	// Not in s.running: it only asks this loop for reloads (refused once
 	// stopping is closed), and stops when Run returns.
 	autoReloadCtx, stopAutoReload := context.WithCancel(ctx)

@@ -8,7 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
-	"github.com/prometheus/prometheus/tsdb/chunkenc"
 )
 
 // dbBackend is the upstream TSDB. Full head chunks are memory-mapped from
@@ -48,9 +47,9 @@ func dbOptions(o Options, wal bool, limit tsdb.SeriesLifecycleCallback) *tsdb.Op
 		opts.WALSegmentSize = -1
 		opts.NoLockfile = true // the private directory has its own lock.
 	}
+	opts.FloatChunkEncoding = o.floatEncoding()
 	if o.StartTimestamps {
 		opts.EnableSTStorage = true
-		opts.FloatChunkEncoding = chunkenc.EncXOR2
 		opts.EnableHistogramSTEncoding = true
 	}
 	return opts

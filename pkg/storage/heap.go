@@ -25,6 +25,8 @@ import (
 // both are refused here with a message rather than accepted and lost.
 type heapBackend struct {
 	head      *tsdb.Head
+	opts      *tsdb.HeadOptions // the head's own: its float encoding changes at a reload
+	encoding  chunkenc.Encoding // at start; chunk_encoding.floats overrides it
 	logger    *slog.Logger
 	retention atomic.Int64 // milliseconds
 
@@ -48,9 +50,9 @@ func openHeap(logger *slog.Logger, reg prometheus.Registerer, dir string, o Opti
 	ho.EnableExemplarStorage = o.MaxExemplars > 0
 	ho.MaxExemplars.Store(o.MaxExemplars)
 	ho.SeriesCallback = limit
+	ho.FloatChunkEncoding.Store(uint32(o.floatEncoding()))
 	if o.StartTimestamps {
 		ho.EnableSTStorage.Store(true)
-		ho.FloatChunkEncoding.Store(uint32(chunkenc.EncXOR2))
 		ho.EnableHistogramSTEncoding.Store(true)
 	}
 	head, err := tsdb.NewHead(reg, logger.With("component", "tsdb"), nil, nil, ho, tsdb.NewHeadStats())
@@ -60,7 +62,7 @@ func openHeap(logger *slog.Logger, reg prometheus.Registerer, dir string, o Opti
 	if err != nil {
 		return nil, fmt.Errorf("open in-memory TSDB: %w", err)
 	}
-	b := &heapBackend{head: head, logger: logger, stop: make(chan struct{}), done: make(chan struct{})}
+	b := &heapBackend{head: head, opts: ho, encoding: o.floatEncoding(), logger: logger, stop: make(chan struct{}), done: make(chan struct{})}
 	b.retention.Store(o.Retention.Milliseconds())
 	go b.retentionLoop()
 	return b, nil
@@ -100,6 +102,15 @@ func (b *heapBackend) enforceRetention() error {
 }
 
 func (b *heapBackend) ApplyConfig(cfg *config.Config) error {
+	// As upstream's DB.ApplyConfig: an absent field keeps the encoding
+	// chosen at start.
+	enc, err := floatEncodingOf(cfg, b.encoding)
+	if err != nil {
+		return err
+	}
+	if b.opts.EnableSTStorage.Load() && enc == chunkenc.EncXOR {
+		return errors.New("storage.tsdb.chunk_encoding.floats: float chunk encoding \"xor\" is incompatible with start-timestamp storage; XOR chunks do not store start timestamps, use \"xor2\"")
+	}
 	tc := cfg.StorageConfig.TSDBConfig
 	if tc != nil && tc.OutOfOrderTimeWindow > 0 {
 		return fmt.Errorf("storage.tsdb.out_of_order_time_window: %w; out-of-order samples need a RAM-backed directory or --storage.tsdb.path", errHeapOnly)
@@ -112,6 +123,7 @@ func (b *heapBackend) ApplyConfig(cfg *config.Config) error {
 			b.retention.Store(time.Duration(tc.Retention.Time).Milliseconds())
 		}
 	}
+	b.opts.FloatChunkEncoding.Store(uint32(enc))
 	if cfg.StorageConfig.ExemplarsConfig != nil {
 		b.head.ApplyConfig(cfg, nil)
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
 )
 
 // DefaultRetention is how long samples are kept in memory unless configured
@@ -78,6 +79,12 @@ type Options struct {
 	// StartTimestamps stores start (created) timestamps with samples, as
 	// Prometheus's st-storage feature does.
 	StartTimestamps bool
+	// FloatEncoding is how new float chunks are encoded at start:
+	// chunkenc.EncXOR2 (the xor2-encoding feature, or
+	// storage.tsdb.chunk_encoding.floats: xor2 in the config read at start)
+	// or EncXOR; EncNone is EncXOR. st-storage implies XOR2. The config's
+	// field, when set, overrides it at every reload, as in Prometheus.
+	FloatEncoding chunkenc.Encoding
 	// Path switches to the on-disk TSDB in this directory
 	// (--storage.tsdb.path); empty keeps everything in memory.
 	Path string
@@ -433,4 +440,31 @@ func (s *Storage) collectors() []prometheus.Collector {
 		}, func() float64 { return s.Retention().Seconds() }))
 	}
 	return cs
+}
+
+// floatEncoding is the float chunk encoding new head chunks start with.
+func (o Options) floatEncoding() chunkenc.Encoding {
+	if o.StartTimestamps || o.FloatEncoding == chunkenc.EncXOR2 {
+		return chunkenc.EncXOR2
+	}
+	return chunkenc.EncXOR
+}
+
+// floatEncodingOf is the encoding storage.tsdb.chunk_encoding.floats asks
+// for, or def when the field is absent, as upstream's DB.ApplyConfig reads it.
+func floatEncodingOf(cfg *config.Config, def chunkenc.Encoding) (chunkenc.Encoding, error) {
+	tc := cfg.StorageConfig.TSDBConfig
+	if tc == nil {
+		return def, nil
+	}
+	switch f := tc.ChunkEncoding.Floats; f {
+	case "":
+		return def, nil
+	case config.FloatChunkEncodingXOR:
+		return chunkenc.EncXOR, nil
+	case config.FloatChunkEncodingXOR2:
+		return chunkenc.EncXOR2, nil
+	default:
+		return 0, fmt.Errorf("storage.tsdb.chunk_encoding.floats: unsupported float chunk encoding %q; valid values are %q and %q", f, config.FloatChunkEncodingXOR, config.FloatChunkEncodingXOR2)
+	}
 }

@@ -64,16 +64,25 @@ func run() error {
 	endAt := flag.Int64("end", 0, "the newest sample's time in ms (default: now); runs with the same -end write the same samples")
 	follow := flag.Bool("follow", false, "after the backfill, keep writing live samples every interval")
 	idLabel := flag.Bool("id-label", false, "give every series a label id with its own value (a label with as many values as series)")
+	var snapshots urls
+	flag.Var(&snapshots, "replay", "a snapshot of a real target's /metrics (repeatable, in the order taken): replay these series instead of the synthetic ones")
+	instances := flag.Int("instances", 20, "with -replay: how many instances replay the snapshots")
 	flag.Parse()
-	if len(targets) == 0 || *series < 1000 || *series%1000 != 0 {
+	if len(targets) == 0 || (len(snapshots) == 0 && (*series < 1000 || *series%1000 != 0)) {
 		flag.Usage()
-		return errors.New("need -url and a -series that is a multiple of 1000")
+		return errors.New("need -url and a -series that is a multiple of 1000, or -replay")
 	}
 	client, err := httpClient(*ca)
 	if err != nil {
 		return err
 	}
-	g := newGenerator(*series, *idLabel)
+	var g source = newGenerator(*series, *idLabel)
+	if len(snapshots) > 0 {
+		if g, err = newReplay(snapshots, *instances); err != nil {
+			return err
+		}
+		*series = g.count()
+	}
 	step := interval.Milliseconds()
 	end := time.Now().UnixMilli() / step * step
 	if *endAt > 0 {
@@ -154,6 +163,12 @@ func send(c *http.Client, url string, body []byte) error {
 	return nil
 }
 
+// source makes the samples of every series, a block of time at a time.
+type source interface {
+	block(from, to, step int64) *prompb.WriteRequest
+	count() int
+}
+
 // generator holds every series' labels and current value; the values are a
 // deterministic function of the seed and the order of calls.
 type generator struct {
@@ -188,6 +203,8 @@ func newGenerator(n int, idLabel bool) *generator {
 	}
 	return g
 }
+
+func (g *generator) count() int { return len(g.labels) }
 
 func (g *generator) add(ls []prompb.Label, bucket float64) {
 	if g.idLabel {
