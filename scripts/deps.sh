@@ -29,7 +29,8 @@ missing=()
 for entry in "${need[@]}"; do
   read -r pkg probe <<<"$entry"
   if [ "$pkg" = chromium ] && [ -n "${CHROMIUM_BIN:-}" ]; then probe=$CHROMIUM_BIN; fi
-  if [ "$pkg" = podman ] && command -v docker >/dev/null; then continue; fi
+  # docker counts only when its daemon answers (a client alone builds nothing).
+  if [ "$pkg" = podman ] && docker info >/dev/null 2>&1; then continue; fi
   has "$probe" || missing+=("$pkg")
 done
 for tool in go npm; do
