@@ -61,8 +61,8 @@ test: deps test-go test-ui test-e2e test-image
 # The two packages holding the caches run under the race detector.
 RACE_PKGS := ./pkg/storage ./pkg/querycache
 test-go: deps ui
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /pkg/storage$$ -e /pkg/querycache$$)
-	$(GO) test -count=1 -race $(RACE_PKGS)
+	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e /pkg/storage$$ -e /pkg/querycache$$)
+	$(GO) test -count=1 -timeout 20m -race $(RACE_PKGS)
 	# Kubernetes discovery is only in binaries built with GOTAGS=kubernetes.
 	$(GO) test -count=1 -tags kubernetes -run 'Kubernetes|ExampleConfigs' ./cmd/miniprom ./pkg/server
 	$(MAKE) fuzz

@@ -68,8 +68,9 @@ type SplitEngine struct {
 	o     SplitOptions
 	plans *plans
 
-	running atomic.Int64 // range queries being evaluated through the engine
-	queries *prometheus.CounterVec
+	running   atomic.Int64 // range queries being evaluated through the engine
+	splitting atomic.Int64 // of those, evaluated in sub-ranges right now
+	queries   *prometheus.CounterVec
 
 	// subRangeQueriersForTest gives each sub-range the querier of its own
 	// window, so that the property test can show wholeRange matters.
@@ -192,7 +193,9 @@ func (q *splitQuery) Exec(ctx context.Context) *promql.Result {
 		// while it waited with the context's error, as is.
 		return &promql.Result{Err: err}
 	}
+	e.splitting.Add(1)
 	res, ok := q.execSplit(ctx, n)
+	e.splitting.Add(-1)
 	release()
 	if ok {
 		e.queries.WithLabelValues(splitSplit).Inc()
@@ -208,6 +211,12 @@ func (q *splitQuery) Exec(ctx context.Context) *promql.Result {
 	}
 	return q.Query.Exec(ctx)
 }
+
+// Splitting is how many range queries are being evaluated in sub-ranges
+// right now. The sub-range engine has no metrics of its own, so the
+// server adds these to the engine's prometheus_engine_queries: a split
+// query counts once, as its whole evaluation would.
+func (e *SplitEngine) Splitting() int64 { return e.splitting.Load() }
 
 // part is one sub-range's evaluation.
 type part struct {

@@ -2,8 +2,11 @@ package server
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/util/features"
@@ -36,7 +39,7 @@ func (s *Server) newEngine(r features.Collector) (*promql.Engine, error) {
 		tracker = t
 	}
 	opts := s.engineOpts()
-	opts.Reg = s.reg
+	opts.Reg = engineRegisterer{Registerer: s.reg, splitting: s.splitting}
 	opts.ActiveQueryTracker = tracker
 	opts.FeatureRegistry = r
 	return promql.NewEngine(opts), nil
@@ -53,6 +56,56 @@ func (s *Server) newSubRangeEngine(parts int) *promql.Engine {
 	opts.Logger = s.logger.With("component", "query engine", "sub-ranges", true)
 	opts.MaxSamples /= parts
 	return promql.NewEngine(opts)
+}
+
+// splitting is how many range queries are being evaluated in sub-ranges
+// (querycache.SplitEngine) right now.
+func (s *Server) splitting() float64 {
+	if s.qcache == nil || s.qcache.split == nil {
+		return 0
+	}
+	return float64(s.qcache.split.Splitting())
+}
+
+// engineRegisterer registers the engine's metrics, with
+// prometheus_engine_queries also counting the range queries being
+// evaluated in sub-ranges: the sub-range engine has no metrics, and a split
+// query must show as one running query, as its whole evaluation would.
+type engineRegisterer struct {
+	prometheus.Registerer
+	splitting func() float64
+}
+
+func (r engineRegisterer) Register(c prometheus.Collector) error {
+	return r.Registerer.Register(r.wrap(c))
+}
+
+func (r engineRegisterer) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		r.Registerer.MustRegister(r.wrap(c))
+	}
+}
+
+func (r engineRegisterer) wrap(c prometheus.Collector) prometheus.Collector {
+	if g, ok := c.(prometheus.Gauge); ok && strings.Contains(g.Desc().String(), `fqName: "prometheus_engine_queries"`) {
+		return queriesGauge{g, r.splitting}
+	}
+	return c
+}
+
+// queriesGauge is the engine's gauge of running queries plus the split ones.
+type queriesGauge struct {
+	prometheus.Gauge
+	splitting func() float64
+}
+
+func (q queriesGauge) Collect(ch chan<- prometheus.Metric) {
+	var m dto.Metric
+	if err := q.Write(&m); err != nil {
+		ch <- prometheus.NewInvalidMetric(q.Desc(), err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(q.Desc(), prometheus.GaugeValue, m.GetGauge().GetValue()+q.splitting())
 }
 
 // engineOpts are the options of both engines.

@@ -33,6 +33,8 @@ type queryCache struct {
 	// storage is what the API reads and writes: the storage, with the
 	// receivers' appenders and the admin deletes tracked.
 	storage api.Storage
+	// split evaluates range queries in sub-ranges; nil with one core.
+	split *querycache.SplitEngine
 }
 
 // splitMinSteps is the fewest steps of a sub-range of a split range query.
@@ -75,7 +77,7 @@ func newQueryCache(logger *slog.Logger, reg prometheus.Registerer, st *storage.S
 	}
 	var inner promql.QueryEngine = engine
 	if parts := runtime.GOMAXPROCS(0); parts > 1 {
-		inner = querycache.NewSplitEngine(engine, newSub(parts), querycache.SplitOptions{
+		c.split = querycache.NewSplitEngine(engine, newSub(parts), querycache.SplitOptions{
 			MaxParts:      parts,
 			MinSteps:      splitMinSteps,
 			MaxSamples:    o.Query.MaxSamples,
@@ -85,6 +87,7 @@ func newQueryCache(logger *slog.Logger, reg prometheus.Registerer, st *storage.S
 			Bypass:        bypass,
 			Registerer:    reg,
 		})
+		inner = c.split
 	}
 	c.engine = inner
 	if o.QueryCacheSize <= 0 {
