@@ -50,7 +50,7 @@ func (ps *plans) get(qs string, lookback time.Duration) (plan, bool) {
 		return r.p, r.ok
 	}
 	if expr, err := ps.parser.ParseExpr(qs); err == nil {
-		p, err := planFor(expr, lookback)
+		p, err := planOf(expr, lookback)
 		r = planned{p, err == nil}
 	}
 	if len(qs) > maxPlannedLen {
