@@ -48,8 +48,8 @@
 //     served, only if it did not change meanwhile and is the one the cached
 //     steps were evaluated in: retention, compactions and blocks copied into
 //     the data directory change it without any write.
-//   - wholerange.go: the steps the cache lacks are evaluated with the
-//     queriers of the whole range, so their series come in the order the
-//     whole range's do; float aggregations round by that order, which
-//     differs between the head alone and a range that also reads blocks.
+//   - wholerange.go: the steps the cache lacks are evaluated with their
+//     series in the order the whole range's come in (label order when it
+//     reads a block, the head's order of creation when it reads the head
+//     alone); float aggregations round by that order.
 package querycache

@@ -291,7 +291,7 @@ func (q *query) execPartial(ctx context.Context, before epoch, cutoff int64, ext
 	var parts []promql.Matrix
 	annos := annotations.Annotations{}
 	evaluate := func(s, e int64) bool {
-		m, a, ok := q.evaluate(ctx, s, e)
+		m, a, ok := q.evaluate(ctx, s, e, before.labelOrder)
 		parts = append(parts, m)
 		annos.Merge(a)
 		return ok
@@ -359,10 +359,10 @@ func annosSize(annos annotations.Annotations) int64 {
 }
 
 // evaluate runs the engine over the steps in [s, e], reading storage as
-// the whole range does (wholerange.go). It reports false if the evaluation
+// the whole range does (wholerange.go) in the epoch read before. It reports false if the evaluation
 // failed or has warnings.
-func (q *query) evaluate(ctx context.Context, s, e int64) (promql.Matrix, annotations.Annotations, bool) {
-	queryable := wholeRange(q.queryable, q.start, q.asked, s, e)
+func (q *query) evaluate(ctx context.Context, s, e int64, labelOrder bool) (promql.Matrix, annotations.Annotations, bool) {
+	queryable := asWholeRange(q.queryable, labelOrder)
 	if q.e.pieceQuerierForTest {
 		queryable = q.queryable
 	}

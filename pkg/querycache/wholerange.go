@@ -1,11 +1,17 @@
 package querycache
 
-import "github.com/prometheus/prometheus/storage"
+import (
+	"context"
 
-// wholeRange is q as the engine must read it to evaluate the steps
-// [s, e] of a range query asked for [start, end] (ms) and give exactly
-// what one evaluation of [start, end] gives: every querier it opens is the
-// one the engine opens for the whole range.
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+)
+
+// asWholeRange is q as the engine must read it to evaluate some of the
+// steps of a range query and give exactly what one evaluation of the whole
+// range gives. labelOrder is the whole range's, from its epoch (epoch.go)
+// read before the evaluation; the answer holds if the epoch read after is
+// the same.
 //
 // The querier decides the order of the series a selector returns, which
 // the engine does not ask to be sorted, and aggregations that add floats
@@ -19,26 +25,33 @@ import "github.com/prometheus/prometheus/storage"
 // backfilled as host-40, between host-4 and host-5) is then added in
 // another place, and the sum differs in its last bits.
 //
-// The engine opens one querier per query, over [s+from, e+to], where from
-// and to follow from the expression alone for every expression the cache
-// takes (plan.go refuses @ and whatever else pins a time). Moving mint back
-// by s-start and maxt forward by end-e gives the whole range's
-// [start+from, end+to]. The selectors' hints still name the piece's own
-// windows, so no more samples are read.
-//
-// It is also what evaluating a range as concurrent sub-ranges needs.
-func wholeRange(q storage.Queryable, start, end, s, e int64) storage.Queryable {
-	if s == start && e == end {
+// A piece reads within the whole range, so when no block overlaps the
+// whole range none overlaps the piece, and its querier gives the head's
+// order too. When one does, the piece's selects are asked sorted: label
+// order, as the whole range's merge gives. (Opening the whole range's
+// querier instead gives the same order, but reads every block's index for
+// series the piece then skips: a dashboard refresh of 1,000 series over 6h
+// took a third longer.) The samples are the same either way: each select
+// reads only its own window, which is inside the piece's.
+func asWholeRange(q storage.Queryable, labelOrder bool) storage.Queryable {
+	if !labelOrder {
 		return q
 	}
-	return shiftedQueryable{q: q, before: s - start, after: end - e}
+	return sortedQueryable{q}
 }
 
-type shiftedQueryable struct {
-	q             storage.Queryable
-	before, after int64 // ms, >= 0
+type sortedQueryable struct{ storage.Queryable }
+
+func (s sortedQueryable) Querier(mint, maxt int64) (storage.Querier, error) {
+	q, err := s.Queryable.Querier(mint, maxt)
+	if err != nil {
+		return nil, err
+	}
+	return sortedQuerier{q}, nil
 }
 
-func (sq shiftedQueryable) Querier(mint, maxt int64) (storage.Querier, error) {
-	return sq.q.Querier(mint-sq.before, maxt+sq.after)
+type sortedQuerier struct{ storage.Querier }
+
+func (s sortedQuerier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+	return s.Querier.Select(ctx, true, hints, ms...)
 }
