@@ -182,10 +182,6 @@ func (w *world) compareSplit(expr string, start, end int64, step time.Duration) 
 	return d
 }
 
-func sameBits(a, b float64) bool {
-	return math.Float64bits(a) == math.Float64bits(b) || (math.IsNaN(a) && math.IsNaN(b))
-}
-
 // smallDB holds series x{i="0"} ... of one sample every 15s over the hour
 // before end, created in reverse label order.
 func smallDB(t testing.TB, series int, end int64) *tsdb.DB {
