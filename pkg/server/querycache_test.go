@@ -243,7 +243,7 @@ func TestRangeQueriesSplit(t *testing.T) {
 		prometheusYML: "global: {}\n",
 		options: func(o *server.Options) {
 			o.EnableRemoteWriteReceiver = true
-			o.QueryCacheSize = -1
+			o.QueryCacheSize = 0
 		},
 	})
 	now := time.Now().Truncate(time.Minute)
@@ -269,6 +269,47 @@ func TestRangeQueriesSplit(t *testing.T) {
 	require.Equal(t, 1.0, ts.metricValue("miniprom_query_split_range_queries_total", map[string]string{"how": "split"}))
 	require.Equal(t, result("all"), split)
 	require.Equal(t, 1.0, ts.metricValue("miniprom_query_split_range_queries_total", map[string]string{"how": "whole"}))
+}
+
+// A query log configured by a reload stops the splitting too: the log
+// lists what the engine runs, which would be sub-ranges.
+func TestRangeQueriesSplitFollowsReload(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("one core: nothing is split")
+	}
+	dir := t.TempDir()
+	ts := startServer(t, serverConfig{
+		prometheusYML: "global: {}\n",
+		options: func(o *server.Options) {
+			o.EnableRemoteWriteReceiver = true
+			o.EnableLifecycle = true
+			o.QueryCacheSize = 0
+		},
+	})
+	now := time.Now().Truncate(time.Minute)
+	var samples []prompb.Sample
+	for at := now.Add(-time.Hour); !at.After(now); at = at.Add(15 * time.Second) {
+		samples = append(samples, prompb.Sample{Timestamp: at.UnixMilli(), Value: float64(at.Unix() % 1000)})
+	}
+	ts.remoteWrite(rwSeries(t, map[string]string{"__name__": "split_metric"}, samples))
+	query := func() {
+		require.Len(t, ts.queryRangeSeries("sum(rate(split_metric[2m]))", now.Add(-time.Hour), now, 30*time.Second), 1)
+	}
+	how := func(h string) float64 {
+		return ts.metricValue("miniprom_query_split_range_queries_total", map[string]string{"how": h})
+	}
+	query()
+	require.Equal(t, 1.0, how("split"))
+
+	writeFile(t, ts.Dir, "prometheus.yml", fmt.Sprintf("global:\n  query_log_file: %s/queries.log\n", dir))
+	code, body := ts.post("/-/reload")
+	require.Equal(t, http.StatusOK, code, body)
+	query()
+	require.Equal(t, 1.0, how("split"))
+	require.Equal(t, 1.0, how("whole"))
+	log, err := os.ReadFile(filepath.Join(dir, "queries.log"))
+	require.NoError(t, err)
+	require.Equal(t, 1, strings.Count(string(log), `"query":"sum(rate(split_metric[2m]))"`), string(log))
 }
 
 // A reload reaches the cache as a configuration applied: answers cached
