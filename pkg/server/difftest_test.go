@@ -63,6 +63,7 @@ func TestDifferentialDashboards(t *testing.T) {
 	// The newest sample stays near now, where the heads accept samples,
 	// and the head keeps its first block boundary through every round (see
 	// dtNewest), so both servers hold the same blocks whenever they answer.
+	require.Less(t, dtHeadSpan+dtRounds*dtRefresh, 3*time.Hour, "the rounds would make the head compactable")
 	began := time.Now()
 	newest, headMin := dtNewest(time.Now())
 	d.writeHistory(newest.Add(-dtHistory), newest)
@@ -94,21 +95,20 @@ func TestDifferentialDashboards(t *testing.T) {
 	require.Positive(t, hits, "no answer came from the results cache: the test did not test it")
 }
 
+// dtHeadSpan is how far the newest sample of the history is from the head's
+// first block boundary. With the rounds' samples too it stays under 3h, past
+// which the TSDB compacts it, so no compaction reaches the two servers at
+// different moments in the middle of a round.
+const dtHeadSpan = 2*time.Hour + 40*time.Minute
+
 // dtNewest returns where the history ends, near now, and where the head
 // starts once both servers have compacted it: the first 2h block boundary
-// at most 3h before the newest sample (tsdb's Head.compactable). The
-// history ends early enough that the rounds' samples never make the head
-// compactable again: a compaction in the middle of a round would reach the
-// two servers at different moments.
+// at most 3h before the newest sample (tsdb's Head.compactable). Both are
+// the same distance from a block boundary in every run, so a seed replays
+// a run whatever the time of day.
 func dtNewest(now time.Time) (newest, headMin time.Time) {
-	const block = 2 * time.Hour
-	newest = now.Add(-10 * time.Minute).Truncate(dtInterval)
-	last := newest.Add(dtRounds * dtRefresh)
-	headMin = newest.Add(-3 * time.Hour).Add(block - 1).Truncate(block)
-	if last.Sub(headMin) > 3*time.Hour {
-		newest = headMin.Add(3*time.Hour - dtRounds*dtRefresh - dtInterval)
-	}
-	return newest, headMin
+	headMin = now.Add(-10*time.Minute - dtHeadSpan).Truncate(2 * time.Hour)
+	return headMin.Add(dtHeadSpan), headMin
 }
 
 // dtRun is one run of the differential test: the data and the servers, the
@@ -125,6 +125,7 @@ type dtRun struct {
 // writeHistory writes every host's samples in [from, to], a request per
 // 20 minutes in time order, so the heads accept them all.
 func (d *dtRun) writeHistory(from, to time.Time) {
+	d.w.origin = from
 	for i := range dtHosts {
 		d.w.addHost(fmt.Sprintf("host-%d", i+1), dtZones[i%len(dtZones)])
 	}

@@ -40,6 +40,7 @@ var dtCodes = []string{"200", "500"}
 type dtWorld struct {
 	rng    *rand.Rand
 	hosts  []*dtHost // in creation order
+	origin time.Time // the first sample's time: values depend on time since then
 	newest time.Time // the newest sample written
 }
 
@@ -112,8 +113,7 @@ func dtLabels(pairs ...string) []prompb.Label {
 
 // scrape advances h to t and returns its samples, in a fixed series order.
 func (w *dtWorld) scrape(h *dtHost, t time.Time) []dtSample {
-	secs := float64(t.Unix())
-	gauge := 50 + 20*math.Sin(secs/600+h.phase) + 3*w.rng.Float64()
+	gauge := 50 + 20*math.Sin(t.Sub(w.origin).Seconds()/600+h.phase) + 3*w.rng.Float64()
 	out := []dtSample{{dtLabels("__name__", "dt_gauge", "zone", h.zone, "host", h.name), gauge}}
 	for i, code := range dtCodes {
 		if w.rng.IntN(400) == 0 {
