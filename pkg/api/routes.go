@@ -37,7 +37,7 @@ func (a *API) Register(r *route.Router, compress func(http.HandlerFunc) http.Han
 func (a *API) wrappers(compress Wrapper) map[string][]Wrapper {
 	w := map[string][]Wrapper{
 		"/query":              {compress},
-		"/query_range":        {compress, statsUncached},
+		"/query_range":        {compress, statsRequested},
 		"/query_exemplars":    {compress},
 		"/labels":             {compress},
 		"/label/:name/values": {compress},
@@ -59,14 +59,12 @@ func (a *API) wrappers(compress Wrapper) map[string][]Wrapper {
 	return w
 }
 
-// statsUncached leaves range queries asking for statistics (stats=true) to
-// the engine: the statistics describe the work of an evaluation, which the
-// results cache would count for the steps it evaluated only. (stats=all,
-// per-step statistics, reaches the cache in the query's options.)
-func statsUncached(h http.HandlerFunc) http.HandlerFunc {
+// statsRequested tells the results cache which range queries answer with
+// statistics (stats=); the cache decides what that means for it.
+func statsRequested(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.FormValue("stats") != "" {
-			r = r.WithContext(querycache.Uncached(r.Context()))
+			r = r.WithContext(querycache.StatsRequested(r.Context()))
 		}
 		h(w, r)
 	}

@@ -41,7 +41,7 @@ func BenchmarkDashboardRefresh(b *testing.B) {
 	engine := promql.NewEngine(promql.EngineOpts{MaxSamples: math.MaxInt32, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
 	cached := NewEngine(engine, Options{
 		MaxBytes: 64 << 20, LookbackDelta: 5 * time.Minute, Tracker: tracker,
-		StartTime: db.StartTime, Parser: parser.NewParser(parser.Options{}),
+		Storage: dbStorage{db}, Parser: parser.NewParser(parser.Options{}),
 	})
 	const q = `sum by (instance) (rate(x_total[5m]))`
 	for name, e := range map[string]promql.QueryEngine{"uncached": engine, "cached": cached} {

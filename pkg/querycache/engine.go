@@ -24,29 +24,27 @@ type Options struct {
 	// LookbackDelta is the engine's default lookback delta
 	// (--query.lookback-delta); queries may ask for another.
 	LookbackDelta time.Duration
-	// Tracker says when cached results become invalid. Required.
+	// Tracker sees every write; everything that writes samples must go
+	// through it. Required.
 	Tracker *Tracker
-	// StartTime returns the oldest timestamp storage holds (ms). Retention
-	// moves it when it drops samples: a cached answer is only used while it
-	// is what it was when the answer was evaluated. It is read before and
-	// after each evaluation, so it may also invalidate the tracker when it
-	// notices a change.
-	StartTime func() (int64, error)
+	// Storage is what the engine reads, as the cache must know it (epoch.go).
+	// Required.
+	Storage Storage
 	// Parser parses queries as the engine does.
 	Parser parser.Parser
-	// Bypass, when set and true, sends every query to the engine uncached
-	// (for example while the engine logs every query it runs).
-	Bypass     func() bool
+	// Features are the engine's (see Features).
+	Features   Features
 	Registerer prometheus.Registerer
 }
 
 // Engine is a promql.QueryEngine whose range queries reuse the cached steps
 // of earlier identical queries.
 type Engine struct {
-	inner promql.QueryEngine
-	o     Options
-	store *store
-	plans *plans
+	inner  promql.QueryEngine
+	o      Options
+	store  *store
+	plans  *plans
+	config configBypass
 
 	queries *prometheus.CounterVec
 	steps   *prometheus.CounterVec
@@ -55,6 +53,10 @@ type Engine struct {
 	// pieces' annotations include the cached extent's, so the property
 	// test can show it matters.
 	trustEvaluatedAnnotationsForTest bool
+	// pieceQuerierForTest evaluates pieces with their own queriers, and
+	// ignoreOrderForTest leaves the series order out of the epoch, so the
+	// property test can show that both matter.
+	pieceQuerierForTest, ignoreOrderForTest bool
 }
 
 // Results of a range query as the cache saw it.
@@ -62,7 +64,7 @@ const (
 	resultHit     = "hit"     // every step from the cache
 	resultPartial = "partial" // some steps from the cache
 	resultMiss    = "miss"    // cacheable, nothing cached
-	resultBypass  = "bypass"  // not cacheable (see plan.go), or fell back
+	resultBypass  = "bypass"  // answered by the engine alone (bypass.go names why)
 )
 
 // NewEngine wraps inner. Instant queries pass through.
@@ -74,15 +76,18 @@ func NewEngine(inner promql.QueryEngine, o Options) *Engine {
 		plans: newPlans(o.Parser),
 		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "miniprom_query_cache_range_queries_total",
-			Help: "Range queries by what the results cache could do for them: hit (every step cached), partial, miss, bypass (not cacheable, or evaluated uncached after an error or annotation).",
-		}, []string{"result"}),
+			Help: "Range queries by what the results cache could do for them: hit (every step cached), partial, miss, bypass (answered by the engine alone, for the reason given).",
+		}, []string{"result", "reason"}),
 		steps: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "miniprom_query_cache_steps_total",
 			Help: "Steps of cacheable range queries, by whether they were served from the cache (hit) or evaluated (miss).",
 		}, []string{"result"}),
 	}
-	for _, r := range []string{resultHit, resultPartial, resultMiss, resultBypass} {
-		e.queries.WithLabelValues(r)
+	for _, r := range []string{resultHit, resultPartial, resultMiss} {
+		e.queries.WithLabelValues(r, "")
+	}
+	for _, r := range bypassReasons {
+		e.queries.WithLabelValues(resultBypass, r)
 	}
 	e.steps.WithLabelValues(resultHit)
 	e.steps.WithLabelValues(resultMiss)
@@ -98,15 +103,6 @@ func (e *Engine) NewInstantQuery(ctx context.Context, q storage.Queryable, opts 
 	return e.inner.NewInstantQuery(ctx, q, opts, qs, ts)
 }
 
-type uncachedKey struct{}
-
-// Uncached returns a context whose range queries the cache leaves to the
-// engine, for requests that want what only a whole evaluation tells (its
-// statistics).
-func Uncached(ctx context.Context) context.Context {
-	return context.WithValue(ctx, uncachedKey{}, true)
-}
-
 // NewRangeQuery implements promql.QueryEngine. The engine builds the query
 // for the whole range as usual, which validates it; Exec then decides what
 // to evaluate.
@@ -116,26 +112,17 @@ func (e *Engine) NewRangeQuery(ctx context.Context, q storage.Queryable, opts pr
 		return nil, err
 	}
 	cq := &query{Query: full, e: e, queryable: q, opts: opts, qs: qs,
-		start: start.UnixMilli(), end: end.UnixMilli(), step: step.Milliseconds()}
+		start: start.UnixMilli(), end: end.UnixMilli(), asked: end.UnixMilli(), step: step.Milliseconds()}
 	if cq.step > 0 {
 		// The engine's last step; the end need not be on the grid.
 		cq.end = cq.start + (cq.end-cq.start)/cq.step*cq.step
 	}
 	cq.lookback = lookbackOf(opts, e.o.LookbackDelta)
-	if ctx.Value(uncachedKey{}) == nil {
-		cq.plan, cq.cacheable = e.planFor(opts, qs, start, step, cq.lookback)
-	}
-	if cq.cacheable {
+	cq.plan, cq.bypass = e.planFor(ctx, opts, qs, start, step, cq.lookback)
+	if cq.bypass == "" {
 		cq.key = cacheKey(qs, cq.start, cq.step, cq.lookback, opts)
 	}
 	return cq, nil
-}
-
-func (e *Engine) planFor(opts promql.QueryOpts, qs string, start time.Time, step, lookback time.Duration) (plan, bool) {
-	if e.o.MaxBytes <= 0 || (e.o.Bypass != nil && e.o.Bypass()) {
-		return plan{}, false
-	}
-	return e.plans.forRange(opts, qs, start, step, lookback)
 }
 
 func lookbackOf(opts promql.QueryOpts, dflt time.Duration) time.Duration {
@@ -168,9 +155,10 @@ type query struct {
 	qs        string
 
 	start, end, step int64 // ms; end is the last step, on the grid
+	asked            int64 // ms; the end asked for, which the engine reads to
 	lookback         time.Duration
-	cacheable        bool
 	plan             plan
+	bypass           string // why the cache leaves the query to the engine, or ""
 	key              string
 
 	mu     sync.Mutex // guards cancel: Cancel may come from another goroutine
@@ -180,9 +168,8 @@ type query struct {
 
 // Exec implements promql.Query.
 func (q *query) Exec(ctx context.Context) *promql.Result {
-	if !q.cacheable {
-		q.e.queries.WithLabelValues(resultBypass).Inc()
-		return q.Query.Exec(ctx)
+	if q.bypass != "" {
+		return q.engineAnswer(ctx, q.bypass)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -190,54 +177,65 @@ func (q *query) Exec(ctx context.Context) *promql.Result {
 	q.cancel = cancel
 	q.mu.Unlock()
 
-	// StartTime first: it may invalidate (see Options).
-	oldest, err := q.e.o.StartTime()
+	before, err := q.epoch()
 	if err != nil {
-		return q.Query.Exec(ctx)
+		return q.engineAnswer(ctx, reasonStorage)
 	}
-	t := q.e.o.Tracker
-	gen := t.Generation()
 	// A step may be cached once every sample it reads is older than the
 	// watermark: a sample that could still change it lands behind the
 	// watermark and invalidates. (The plan's window already includes the
 	// lookback delta of instant selectors, before the step; nothing the
 	// cache accepts reads after the step but through an offset, which
 	// readTo counts.)
-	cutoff := clamp(t.Watermark())
-	ext := q.e.store.get(q.key, gen)
+	cutoff := clamp(q.e.o.Tracker.Watermark())
+	ext := q.e.store.get(q.key, before.gen)
 	from, to := int64(1), int64(0) // the cached steps to use; none
-	if ext != nil && ext.oldest == oldest {
+	if ext != nil && ext.epoch == before {
 		from = max(q.start, ext.start)
 		to = min(q.end, ext.end)
 	}
 	if from > to {
-		return q.execMiss(ctx, gen, cutoff, oldest, ext)
+		return q.execMiss(ctx, before, cutoff, ext)
 	}
-	res, ok := q.execPartial(ctx, gen, cutoff, oldest, ext, from, to)
-	if !ok {
-		q.e.queries.WithLabelValues(resultBypass).Inc()
+	res, reason := q.execPartial(ctx, before, cutoff, ext, from, to)
+	if reason != "" {
 		q.stats = nil
-		return q.Query.Exec(ctx)
+		return q.engineAnswer(ctx, reason)
 	}
 	return res
 }
 
+// engineAnswer is the engine's answer for the whole range, uncached.
+func (q *query) engineAnswer(ctx context.Context, reason string) *promql.Result {
+	q.e.queries.WithLabelValues(resultBypass, reason).Inc()
+	return q.Query.Exec(ctx)
+}
+
+// epoch is the query's epoch now (epoch.go).
+func (q *query) epoch() (epoch, error) {
+	ep, err := epochOf(q.e.o.Tracker, q.e.o.Storage, q.start+q.plan.readFrom, q.asked+q.plan.readTo)
+	if q.e.ignoreOrderForTest {
+		ep.labelOrder = false
+	}
+	return ep, err
+}
+
 // execMiss evaluates the whole range as the engine would without the cache
 // and caches the final steps of an answer without errors or warnings.
-func (q *query) execMiss(ctx context.Context, gen uint64, cutoff, oldest int64, old *extent) *promql.Result {
+func (q *query) execMiss(ctx context.Context, before epoch, cutoff int64, old *extent) *promql.Result {
 	res := q.Query.Exec(ctx)
 	if res.Err != nil || !infoOnly(res.Warnings) {
-		q.e.queries.WithLabelValues(resultBypass).Inc()
+		q.e.queries.WithLabelValues(resultBypass, reasonWarnings).Inc()
 		return res
 	}
 	mat, ok := res.Value.(promql.Matrix)
 	if !ok {
 		return res
 	}
-	q.e.queries.WithLabelValues(resultMiss).Inc()
+	q.e.queries.WithLabelValues(resultMiss, "").Inc()
 	q.e.steps.WithLabelValues(resultMiss).Add(float64((q.end-q.start)/q.step + 1))
 	// The engine recycles the answer's memory when the query is closed.
-	q.remember(mat, res.Warnings, gen, cutoff, oldest, old, ownedCopy)
+	q.remember(mat, res.Warnings, before, cutoff, old, ownedCopy)
 	return res
 }
 
@@ -281,12 +279,11 @@ var stepwiseInfos = []error{
 }
 
 // execPartial answers from the cached steps in [from, to] and evaluates the
-// steps before and after. It reports false when the answer must come from
-// a whole uncached evaluation instead: a piece failed or carried warnings,
-// the evaluated pieces' annotations do not include the cached extent's (so
-// the cached steps' own are unknown), or the cache was invalidated
-// meanwhile.
-func (q *query) execPartial(ctx context.Context, gen uint64, cutoff, oldest int64, ext *extent, from, to int64) (*promql.Result, bool) {
+// steps before and after. It returns why the answer must come from a whole
+// uncached evaluation instead, or "": a piece failed or carried warnings,
+// the epoch changed meanwhile, or the evaluated pieces' annotations do not
+// include the cached extent's (so the cached steps' own are unknown).
+func (q *query) execPartial(ctx context.Context, before epoch, cutoff int64, ext *extent, from, to int64) (*promql.Result, string) {
 	q.stats = &stats.Statistics{Timers: stats.NewQueryTimers(), Samples: stats.NewQuerySamples(false)}
 	timer := q.stats.Timers.GetTimer(stats.ExecTotalTime).Start()
 	defer timer.Stop()
@@ -294,27 +291,25 @@ func (q *query) execPartial(ctx context.Context, gen uint64, cutoff, oldest int6
 	var parts []promql.Matrix
 	annos := annotations.Annotations{}
 	evaluate := func(s, e int64) bool {
-		m, a, ok := q.evaluate(ctx, s, e)
+		m, a, ok := q.evaluate(ctx, s, e, before.labelOrder)
 		parts = append(parts, m)
 		annos.Merge(a)
 		return ok
 	}
 	if q.start < from && !evaluate(q.start, from-q.step) {
-		return nil, false
+		return nil, reasonWarnings
 	}
 	parts = append(parts, within(ext.matrix, from, to))
 	if to < q.end && !evaluate(to+q.step, q.end) {
-		return nil, false
+		return nil, reasonWarnings
 	}
-	// The cached steps may predate a change the evaluated ones saw: a
-	// sample behind the watermark, retention, or whatever else StartTime
-	// watches (it may invalidate, so it is read first).
-	if after, err := q.e.o.StartTime(); err != nil || after != oldest || q.e.o.Tracker.Generation() != gen {
-		return nil, false
+	// The evaluated steps may have seen a change the cached ones predate.
+	if after, err := q.epoch(); err != nil || after != before {
+		return nil, reasonChanged
 	}
 	for k := range ext.annos {
 		if _, ok := annos[k]; !ok && !q.e.trustEvaluatedAnnotationsForTest {
-			return nil, false
+			return nil, reasonAnnotation
 		}
 	}
 	mat := stitch(parts...)
@@ -324,33 +319,33 @@ func (q *query) execPartial(ctx context.Context, gen uint64, cutoff, oldest int6
 		result = resultHit
 	}
 	cachedSteps := (to-from)/q.step + 1
-	q.e.queries.WithLabelValues(result).Inc()
+	q.e.queries.WithLabelValues(result, "").Inc()
 	q.e.steps.WithLabelValues(resultHit).Add(float64(cachedSteps))
 	q.e.steps.WithLabelValues(resultMiss).Add(float64((q.end-q.start)/q.step + 1 - cachedSteps))
 
 	// The pieces are copies, the cached steps immutable: share them.
-	q.remember(mat, annos, gen, cutoff, oldest, ext, func(m promql.Matrix) promql.Matrix { return m })
+	q.remember(mat, annos, before, cutoff, ext, func(m promql.Matrix) promql.Matrix { return m })
 	res := &promql.Result{Value: mat}
 	if len(annos) > 0 {
 		res.Warnings = maps.Clone(annos)
 	}
-	return res, true
+	return res, ""
 }
 
 // remember caches the steps of mat that are final: those reading only
-// samples older than cutoff. oldest is the oldest sample storage held
-// before the evaluation; if retention moved it meanwhile, the evaluation
-// may have seen samples that are gone, and nothing is cached.
-func (q *query) remember(mat promql.Matrix, annos annotations.Annotations, gen uint64, cutoff, oldest int64, old *extent, own func(promql.Matrix) promql.Matrix) {
-	if after, err := q.e.o.StartTime(); err != nil || after != oldest {
+// samples older than cutoff, if the epoch is still the one before the
+// evaluation (retention may have dropped samples it saw, a block may have
+// been loaded that it did not see).
+func (q *query) remember(mat promql.Matrix, annos annotations.Annotations, before epoch, cutoff int64, old *extent, own func(promql.Matrix) promql.Matrix) {
+	if after, err := q.epoch(); err != nil || after != before {
 		return
 	}
 	from, to := q.start, min(q.end, q.alignDown(cutoff-1-q.plan.readTo))
-	if from > to || (old != nil && old.start == from && old.end == to && old.oldest == oldest) {
+	if from > to || (old != nil && old.start == from && old.end == to && old.epoch == before) {
 		return
 	}
 	m := own(within(mat, from, to))
-	q.e.store.put(q.key, gen, q.e.o.Tracker.Generation(), &extent{start: from, end: to, oldest: oldest, matrix: m,
+	q.e.store.put(q.key, before.gen, q.e.o.Tracker.Generation(), &extent{start: from, end: to, epoch: before, matrix: m,
 		annos: maps.Clone(annos), bytes: sizeOf(m) + int64(len(q.key)) + annosSize(annos)})
 }
 
@@ -363,10 +358,15 @@ func annosSize(annos annotations.Annotations) int64 {
 	return n
 }
 
-// evaluate runs the engine over the steps in [s, e]. It reports false if the
-// evaluation failed or has warnings.
-func (q *query) evaluate(ctx context.Context, s, e int64) (promql.Matrix, annotations.Annotations, bool) {
-	qry, err := q.e.inner.NewRangeQuery(ctx, q.queryable, q.opts, q.qs, time.UnixMilli(s), time.UnixMilli(e), time.Duration(q.step)*time.Millisecond)
+// evaluate runs the engine over the steps in [s, e], reading storage as
+// the whole range does (wholerange.go) in the epoch read before. It reports false if the evaluation
+// failed or has warnings.
+func (q *query) evaluate(ctx context.Context, s, e int64, labelOrder bool) (promql.Matrix, annotations.Annotations, bool) {
+	queryable := asWholeRange(q.queryable, labelOrder)
+	if q.e.pieceQuerierForTest {
+		queryable = q.queryable
+	}
+	qry, err := q.e.inner.NewRangeQuery(ctx, queryable, q.opts, q.qs, time.UnixMilli(s), time.UnixMilli(e), time.Duration(q.step)*time.Millisecond)
 	if err != nil {
 		return nil, nil, false
 	}

@@ -10,12 +10,11 @@ import (
 )
 
 // extent is the cached answer of one query for its steps in [start, end]
-// (ms, on the query's step grid), evaluated while the oldest sample storage
-// held was at oldest. Its matrix is never modified: answers share its
-// points.
+// (ms, on the query's step grid), evaluated in epoch (epoch.go). Its matrix
+// is never modified: answers share its points.
 type extent struct {
 	start, end int64
-	oldest     int64
+	epoch      epoch
 	matrix     promql.Matrix
 	// annos holds at least the annotations of the steps in the extent
 	// (all informational; see engine.go).

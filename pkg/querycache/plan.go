@@ -61,12 +61,12 @@ var stableAggregations = map[parser.ItemType]bool{
 	parser.COUNT_VALUES: true, parser.QUANTILE: true,
 }
 
-// planFor returns the plan of expr, or errBypass when the value at a step
+// planOf returns the plan of expr, or errBypass when the value at a step
 // might depend on anything but that step's time and data: the window of the
 // query (@ start()/end(), start(), step(), ...), an absolute time (@ 123),
 // or experimental syntax. It allows what it knows and refuses the rest, so new PromQL
 // features bypass the cache until they are added here.
-func planFor(expr parser.Expr, lookback time.Duration) (plan, error) {
+func planOf(expr parser.Expr, lookback time.Duration) (plan, error) {
 	ok := true
 	var maxStep time.Duration
 	parser.Inspect(expr, func(node parser.Node, path []parser.Node) error {

@@ -50,7 +50,7 @@ func TestPlan(t *testing.T) {
 			p := parser.NewParser(parser.Options{EnableExperimentalFunctions: true})
 			expr, err := p.ParseExpr(tc.expr)
 			require.NoError(t, err)
-			pl, err := planFor(expr, lookback)
+			pl, err := planOf(expr, lookback)
 			if !tc.cacheable {
 				require.ErrorIs(t, err, errBypass)
 				return

@@ -4,7 +4,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 )
 
@@ -51,7 +50,7 @@ func (ps *plans) get(qs string, lookback time.Duration) (plan, bool) {
 		return r.p, r.ok
 	}
 	if expr, err := ps.parser.ParseExpr(qs); err == nil {
-		p, err := planFor(expr, lookback)
+		p, err := planOf(expr, lookback)
 		r = planned{p, err == nil}
 	}
 	if len(qs) > maxPlannedLen {
@@ -65,24 +64,6 @@ func (ps *plans) get(qs string, lookback time.Duration) (plan, bool) {
 	ps.m[k] = r
 	ps.mu.Unlock()
 	return r.p, r.ok
-}
-
-// forRange returns the plan of a range query whose steps may be evaluated
-// apart and stitched together (cached, or split into sub-ranges), and
-// whether there is one: its expression has a plan (plan.go), and the step
-// grid is whole milliseconds, as the engine's.
-func (ps *plans) forRange(opts promql.QueryOpts, qs string, start time.Time, step, lookback time.Duration) (plan, bool) {
-	if step <= 0 || step%time.Millisecond != 0 || start.UnixNano()%int64(time.Millisecond) != 0 {
-		return plan{}, false
-	}
-	if opts != nil && opts.EnablePerStepStats() {
-		return plan{}, false // per-step statistics describe an evaluation
-	}
-	p, ok := ps.get(qs, lookback)
-	if ok && p.maxStep > 0 && step.Milliseconds() > p.maxStep {
-		return plan{}, false // the subquery's windows leave gaps (plan.go)
-	}
-	return p, ok
 }
 
 // len is how many plans are remembered.

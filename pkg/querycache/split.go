@@ -43,9 +43,9 @@ type SplitOptions struct {
 	LookbackDelta time.Duration
 	// Parser parses queries as the engine does.
 	Parser parser.Parser
-	// Bypass, when set and true, sends every query to the whole engine
-	// (while the engine logs every query it runs, or reads remote storage).
-	Bypass     func() bool
+	// Features are the engine's: with one not proven exact, nothing is
+	// split (see Features).
+	Features   Features
 	Registerer prometheus.Registerer
 }
 
@@ -63,10 +63,11 @@ type SplitOptions struct {
 // engine instead, so errors, warnings and the samples limit are the
 // engine's.
 type SplitEngine struct {
-	whole WholeEngine
-	sub   promql.QueryEngine
-	o     SplitOptions
-	plans *plans
+	whole  WholeEngine
+	sub    promql.QueryEngine
+	o      SplitOptions
+	plans  *plans
+	config configBypass // set by ApplyConfig (bypass.go)
 
 	running   atomic.Int64 // range queries being evaluated through the engine
 	splitting atomic.Int64 // of those, evaluated in sub-ranges right now
@@ -125,8 +126,9 @@ func (e *SplitEngine) NewRangeQuery(ctx context.Context, q storage.Queryable, op
 	}
 	sq := &splitQuery{Query: full, e: e, queryable: q, opts: opts, qs: qs,
 		start: start.UnixMilli(), end: end.UnixMilli(), step: step.Milliseconds()}
-	if ctx.Value(uncachedKey{}) == nil && (e.o.Bypass == nil || !e.o.Bypass()) && e.o.MaxParts > 1 {
-		_, sq.splittable = e.plans.forRange(opts, qs, start, step, lookbackOf(opts, e.o.LookbackDelta))
+	if e.o.MaxParts > 1 {
+		_, reason := decide(ctx, e.plans, e.o.Features, &e.config, opts, qs, start, step, lookbackOf(opts, e.o.LookbackDelta))
+		sq.splittable = reason == ""
 	}
 	return sq, nil
 }

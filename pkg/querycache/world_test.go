@@ -38,7 +38,13 @@ type world struct {
 	state  map[string]*seriesState
 	nextID int
 
-	shuffled         bool
+	// shuffled: see worldOptions.
+	shuffled bool
+	// orderSensitive worlds compact their head into 30m blocks as time
+	// passes, have hosts join out of label order, and are asked
+	// order-sensitive aggregations, compared bit for bit.
+	orderSensitive bool
+
 	nondeterministic int // answers the engine itself gives differently
 	engineBugs       int // uncached evaluations that panicked
 }
@@ -56,13 +62,17 @@ const (
 	testLookback   = 5 * time.Minute
 )
 
-// worldOptions break parts of the cache on purpose, to show the property
-// test notices.
+// worldOptions shape the world, and break parts of the cache on purpose,
+// to show the property test notices.
 type worldOptions struct {
 	brokenInvalidation bool
 	ignoreRetention    bool
 	trustAnnotations   bool
+	pieceQuerier       bool
+	ignoreOrder        bool
 
+	// orderSensitive: see world.
+	orderSensitive bool
 	// split evaluates through a SplitEngine (split.go) what the cached
 	// engine evaluates.
 	split bool
@@ -78,7 +88,7 @@ func newWorld(t *testing.T, seed uint64, wo worldOptions) *world {
 	t.Helper()
 	opts := tsdb.DefaultOptions()
 	opts.OutOfOrderTimeWindow = (24 * time.Hour).Milliseconds()
-	if wo.blocks {
+	if wo.blocks || wo.orderSensitive {
 		opts.MinBlockDuration = (30 * time.Minute).Milliseconds()
 		opts.MaxBlockDuration = opts.MinBlockDuration
 	}
@@ -94,6 +104,9 @@ func newWorld(t *testing.T, seed uint64, wo worldOptions) *world {
 		now:    time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC).UnixMilli(),
 		oldest: math.MinInt64,
 		state:  map[string]*seriesState{},
+
+		shuffled:       wo.shuffled,
+		orderSensitive: wo.orderSensitive,
 	}
 	w.tracker = NewTracker(0, func() time.Time { return time.UnixMilli(w.now) }, nil)
 	w.tracker.brokenForTest = wo.brokenInvalidation
@@ -110,27 +123,21 @@ func newWorld(t *testing.T, seed uint64, wo worldOptions) *world {
 	}
 	plain := promql.NewEngine(engineOpts)
 	w.plain = plain
-	startTime := func() (int64, error) {
-		if wo.ignoreRetention {
-			return math.MinInt64, nil
-		}
-		st, err := db.StartTime()
-		return max(st, w.oldest), err
-	}
 	var inner promql.QueryEngine = w.plain
 	if wo.split {
 		w.split = newSplitEngine(plain, engineOpts, 1)
 		inner = w.split
 	}
-	w.shuffled = wo.shuffled
 	w.cached = NewEngine(inner, Options{
 		MaxBytes:      64 << 20,
 		LookbackDelta: testLookback,
 		Tracker:       w.tracker,
-		StartTime:     startTime,
+		Storage:       worldStorage{w, wo.ignoreRetention},
 		Parser:        parser.NewParser(parser.Options{}),
 	})
 	w.cached.trustEvaluatedAnnotationsForTest = wo.trustAnnotations
+	w.cached.pieceQuerierForTest = wo.pieceQuerier
+	w.cached.ignoreOrderForTest = wo.ignoreOrder
 
 	for _, job := range []string{"a", "b"} {
 		for _, inst := range []string{"i1", "i2", "i3"} {
@@ -141,6 +148,11 @@ func newWorld(t *testing.T, seed uint64, wo worldOptions) *world {
 			for _, le := range []string{"0.1", "1", "10", "+Inf"} {
 				w.addSeries("bucket", labels.FromStrings("__name__", "duration_seconds_bucket", "job", job, "instance", inst, "le", le))
 			}
+		}
+	}
+	if w.orderSensitive {
+		for i := range 6 {
+			w.addHost(fmt.Sprintf("host-%d", i+1))
 		}
 	}
 	history := 2 * time.Hour
@@ -155,6 +167,34 @@ func newWorld(t *testing.T, seed uint64, wo worldOptions) *world {
 	}
 	return w
 }
+
+// dbStorage is a TSDB as the cache reads it.
+type dbStorage struct{ *tsdb.DB }
+
+func (s dbStorage) BlockMetas() ([]tsdb.BlockMeta, error) {
+	var metas []tsdb.BlockMeta
+	for _, b := range s.Blocks() {
+		metas = append(metas, b.Meta())
+	}
+	return metas, nil
+}
+
+// worldStorage is the world's TSDB, whose oldest sample is the one its
+// "retention" kept, unless the cache is told nothing of retention.
+type worldStorage struct {
+	w               *world
+	ignoreRetention bool
+}
+
+func (s worldStorage) StartTime() (int64, error) {
+	if s.ignoreRetention {
+		return math.MinInt64, nil
+	}
+	st, err := s.w.db.StartTime()
+	return max(st, s.w.oldest), err
+}
+
+func (s worldStorage) BlockMetas() ([]tsdb.BlockMeta, error) { return dbStorage{s.w.db}.BlockMetas() }
 
 func (w *world) addSeries(kind string, lset labels.Labels) *seriesState {
 	s := &seriesState{lset: lset, kind: kind, value: float64(w.rng.IntN(100))}
@@ -173,6 +213,8 @@ func (w *world) sample(s *seriesState) (float64, *histogram.Histogram) {
 		s.value += w.rng.Float64() * 10
 	case "gauge":
 		s.value += w.rng.NormFloat64() * 3
+	case "load":
+		s.value += w.rng.NormFloat64() * 7.3
 	case "bucket":
 		le, _ := strconv.ParseFloat(s.lset.Get("le"), 64)
 		s.value += math.Min(le+1, 12) * w.rng.Float64() * 4
@@ -235,11 +277,43 @@ func (w *world) advance(d time.Duration) {
 		w.appendAt(app, w.now, series)
 		require.NoError(w.t, app.Commit())
 	}
+	if w.orderSensitive {
+		// The head keeps between 15m and 45m; older samples are in blocks.
+		require.NoError(w.t, w.db.Compact(context.Background()))
+	}
+}
+
+// addHost adds a load gauge of a host, in one of two zones. Its values
+// are large next to their changes, so that sums in another order round
+// differently.
+func (w *world) addHost(host string) *seriesState {
+	zone := []string{"a", "b"}[w.rng.IntN(2)]
+	s := w.addSeries("load", labels.FromStrings("__name__", "load", "zone", zone, "host", host))
+	s.value = 1e6 + w.rng.Float64()*1e3
+	return s
+}
+
+// join adds a host whose history is backfilled, so that the head holds
+// it after series that sort after it: host-40 between host-4 and host-5.
+func (w *world) join() string {
+	w.nextID++
+	host := fmt.Sprintf("host-%d%d", w.rng.IntN(6)+1, w.nextID)
+	s := w.addHost(host)
+	app := w.app.Appender(context.Background())
+	from := w.now - int64(w.rng.IntN(50)+10)*time.Minute.Milliseconds()
+	for ts := from; ts <= w.now; ts += scrapeInterval.Milliseconds() {
+		w.appendAt(app, ts, []*seriesState{s})
+	}
+	require.NoError(w.t, app.Commit())
+	return fmt.Sprintf("host %s joins, backfilled from %d", host, from)
 }
 
 // backfill writes old samples: a new series over an old stretch, or
 // out-of-order samples into existing series.
 func (w *world) backfill() string {
+	if w.orderSensitive && w.rng.IntN(2) == 0 {
+		return w.join()
+	}
 	app := w.app.Appender(context.Background())
 	from := w.now - int64(w.rng.IntN(50)+10)*time.Minute.Milliseconds()
 	n := w.rng.IntN(20) + 1

@@ -75,7 +75,7 @@ func (s *Server) rollback(steps []applyStep) error {
 
 // applySteps are the components in the order they take a configuration:
 // rules first, the scrape and notifier managers before their discovery
-// managers so that new targets meet the new settings.
+// managers so that new targets meet the new settings, the query cache last.
 func (s *Server) applySteps() []applyStep {
 	return []applyStep{
 		{"rules", func(cfg *config.Config, p configPlan) error {
@@ -93,6 +93,9 @@ func (s *Server) applySteps() []applyStep {
 			applyGoGC(s.logger, cfg)
 			return s.applyLogLevel(cfg)
 		}},
+		// Last: it drops every answer cached before, also those evaluated
+		// while the steps above took the configuration.
+		{"query cache", func(cfg *config.Config, _ configPlan) error { return s.qcache.applyConfig(cfg) }},
 	}
 }
 

@@ -223,19 +223,19 @@ func postForm(t *testing.T, u string, form url.Values) string {
 }
 
 // startReferencePrometheus runs the real Prometheus on a free loopback port
-// with cfg and returns its base URL.
-func startReferencePrometheus(t *testing.T, bin, cfg string) string {
+// with cfg and args and returns its base URL.
+func startReferencePrometheus(t *testing.T, bin, cfg string, args ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	writeFile(t, dir, "prometheus.yml", cfg)
 	port := freePort(t)
-	cmd := exec.Command(bin,
-		"--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address=127.0.0.1:"+port,
+	cmd := exec.Command(bin, append([]string{
+		"--config.file=" + filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=127.0.0.1:" + port,
 		// miniprom's in-memory default; Prometheus's is 15d.
 		"--storage.tsdb.retention.time=1d",
-	)
+	}, args...)...)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {

@@ -19,7 +19,7 @@ func (s *Server) handler(cors *regexp.Regexp) http.Handler {
 	v1 := api.New(api.Options{
 		Logger:        s.logger.With("component", "api"),
 		QueryEngine:   s.qcache.engine,
-		Storage:       s.qcache.storage,
+		Storage:       s.storage,
 		DBDir:         s.storage.Dir(),
 		Config:        s.config,
 		ScrapeManager: s.scrape,

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/golang/snappy"
+	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/prometheus/prometheus/tsdb"
@@ -119,7 +120,7 @@ func TestQueryCacheBypassedWithQueryLog(t *testing.T) {
 	for range 2 {
 		require.Len(t, ts.queryRangeSeries("dash_metric", now.Add(-40*time.Minute), now.Add(-20*time.Minute), time.Minute), 1)
 	}
-	require.Equal(t, 2.0, ts.metricValue("miniprom_query_cache_range_queries_total", map[string]string{"result": "bypass"}))
+	require.Equal(t, 2.0, ts.metricValue("miniprom_query_cache_range_queries_total", map[string]string{"result": "bypass", "reason": "query_log"}))
 	require.Zero(t, ts.metricValue("miniprom_query_cache_range_queries_total", map[string]string{"result": "hit"}))
 	log, err := os.ReadFile(filepath.Join(dir, "queries.log"))
 	require.NoError(t, err)
@@ -219,6 +220,7 @@ func TestQueryCacheLeavesStatsToTheEngine(t *testing.T) {
 	require.Positive(t, first)
 	require.Equal(t, first, queryable())
 	require.Zero(t, ts.metricValue("miniprom_query_cache_range_queries_total", map[string]string{"result": "hit"}))
+	require.Equal(t, 2.0, ts.metricValue("miniprom_query_cache_range_queries_total", map[string]string{"result": "bypass", "reason": "stats"}))
 
 	// Without stats, the same query is cached.
 	v.Del("stats")
@@ -241,7 +243,7 @@ func TestRangeQueriesSplit(t *testing.T) {
 		prometheusYML: "global: {}\n",
 		options: func(o *server.Options) {
 			o.EnableRemoteWriteReceiver = true
-			o.QueryCacheSize = -1
+			o.QueryCacheSize = 0
 		},
 	})
 	now := time.Now().Truncate(time.Minute)
@@ -267,4 +269,98 @@ func TestRangeQueriesSplit(t *testing.T) {
 	require.Equal(t, 1.0, ts.metricValue("miniprom_query_split_range_queries_total", map[string]string{"how": "split"}))
 	require.Equal(t, result("all"), split)
 	require.Equal(t, 1.0, ts.metricValue("miniprom_query_split_range_queries_total", map[string]string{"how": "whole"}))
+}
+
+// A query log configured by a reload stops the splitting too: the log
+// lists what the engine runs, which would be sub-ranges.
+func TestRangeQueriesSplitFollowsReload(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("one core: nothing is split")
+	}
+	dir := t.TempDir()
+	ts := startServer(t, serverConfig{
+		prometheusYML: "global: {}\n",
+		options: func(o *server.Options) {
+			o.EnableRemoteWriteReceiver = true
+			o.EnableLifecycle = true
+			o.QueryCacheSize = 0
+		},
+	})
+	now := time.Now().Truncate(time.Minute)
+	var samples []prompb.Sample
+	for at := now.Add(-time.Hour); !at.After(now); at = at.Add(15 * time.Second) {
+		samples = append(samples, prompb.Sample{Timestamp: at.UnixMilli(), Value: float64(at.Unix() % 1000)})
+	}
+	ts.remoteWrite(rwSeries(t, map[string]string{"__name__": "split_metric"}, samples))
+	query := func() {
+		require.Len(t, ts.queryRangeSeries("sum(rate(split_metric[2m]))", now.Add(-time.Hour), now, 30*time.Second), 1)
+	}
+	how := func(h string) float64 {
+		return ts.metricValue("miniprom_query_split_range_queries_total", map[string]string{"how": h})
+	}
+	query()
+	require.Equal(t, 1.0, how("split"))
+
+	writeFile(t, ts.Dir, "prometheus.yml", fmt.Sprintf("global:\n  query_log_file: %s/queries.log\n", dir))
+	code, body := ts.post("/-/reload")
+	require.Equal(t, http.StatusOK, code, body)
+	query()
+	require.Equal(t, 1.0, how("split"))
+	require.Equal(t, 1.0, how("whole"))
+	log, err := os.ReadFile(filepath.Join(dir, "queries.log"))
+	require.NoError(t, err)
+	require.Equal(t, 1, strings.Count(string(log), `"query":"sum(rate(split_metric[2m]))"`), string(log))
+}
+
+// A reload reaches the cache as a configuration applied: answers cached
+// before are dropped, and a query log configured by the reload sends every
+// range query to the engine from then on.
+func TestQueryCacheFollowsReload(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, serverConfig{
+		prometheusYML: "global: {}\n",
+		options: func(o *server.Options) {
+			o.EnableRemoteWriteReceiver = true
+			o.EnableLifecycle = true
+		},
+	})
+	now := time.Now().Truncate(time.Minute)
+	ts.remoteWrite(rwSeries(t, map[string]string{"__name__": "dash_metric"},
+		[]prompb.Sample{{Timestamp: now.Add(-30 * time.Minute).UnixMilli(), Value: 1}, {Timestamp: now.UnixMilli(), Value: 1}}))
+	query := func() {
+		require.Len(t, ts.queryRangeSeries("dash_metric", now.Add(-40*time.Minute), now.Add(-20*time.Minute), time.Minute), 1)
+	}
+	query()
+	query()
+	require.Equal(t, 1.0, ts.metricValue("miniprom_query_cache_range_queries_total", map[string]string{"result": "hit"}))
+
+	invalidations := ts.metricValue("miniprom_query_cache_invalidations_total", nil)
+	writeFile(t, ts.Dir, "prometheus.yml", fmt.Sprintf("global:\n  query_log_file: %s/queries.log\n", dir))
+	code, body := ts.post("/-/reload")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, invalidations+1, ts.metricValue("miniprom_query_cache_invalidations_total", nil))
+	query()
+	require.Equal(t, 1.0, ts.metricValue("miniprom_query_cache_range_queries_total", map[string]string{"result": "bypass", "reason": "query_log"}))
+	require.Equal(t, 1.0, ts.metricValue("miniprom_query_cache_range_queries_total", map[string]string{"result": "hit"}))
+}
+
+// Features the cache is not proven exact with send every range query to
+// the engine, and say so in the reason.
+func TestQueryCacheBypassedWithUnprovenFeatures(t *testing.T) {
+	ts := startServer(t, serverConfig{
+		prometheusYML: "global: {}\n",
+		options: func(o *server.Options) {
+			o.EnableRemoteWriteReceiver = true
+			f, err := server.ParseFeatures([]string{"promql-delayed-name-removal"}, false, promslog.NewNopLogger())
+			require.NoError(t, err)
+			o.Features = f
+		},
+	})
+	now := time.Now().Truncate(time.Minute)
+	ts.remoteWrite(rwSeries(t, map[string]string{"__name__": "dash_metric"},
+		[]prompb.Sample{{Timestamp: now.Add(-30 * time.Minute).UnixMilli(), Value: 1}}))
+	for range 2 {
+		require.Len(t, ts.queryRangeSeries("dash_metric", now.Add(-40*time.Minute), now.Add(-20*time.Minute), time.Minute), 1)
+	}
+	require.Equal(t, 2.0, ts.metricValue("miniprom_query_cache_range_queries_total", map[string]string{"result": "bypass", "reason": "feature"}))
 }

@@ -103,7 +103,6 @@ func (s *Server) reload() error {
 	}
 	s.metrics.success(true)
 	s.noteConfigLoaded()
-	s.qcache.tracker.Invalidate() // cached answers predate the new config
 	s.notices.DeleteNotification(reloadNotice)
 	s.logger.Info("Completed loading of configuration file", "filename", s.opts.ConfigFile, "totalDuration", time.Since(start))
 	return nil

@@ -32,6 +32,7 @@ import (
 	_ "github.com/prometheus/prometheus/discovery/file"
 	_ "github.com/prometheus/prometheus/discovery/http"
 
+	"github.com/miniprom/miniprom/pkg/querycache"
 	"github.com/miniprom/miniprom/pkg/storage"
 	"github.com/miniprom/miniprom/pkg/web"
 )
@@ -43,9 +44,9 @@ type Server struct {
 	reg         *prometheus.Registry
 	externalURL *url.URL
 
-	storage  *storage.Storage
+	storage  trackedStorage // every write reaches the query cache's tracker (querycache.go)
 	engine   *promql.Engine
-	qcache   *queryCache // wraps engine and storage for the API (querycache.go)
+	qcache   *queryCache // wraps engine for the API (querycache.go)
 	scrape   *scrape.Manager
 	rules    *rules.Manager
 	notifier *notifier.Manager
@@ -150,7 +151,7 @@ func New(o Options) (s *Server, err error) {
 	}()
 
 	retention := cfg.StorageConfig.TSDBConfig.Retention
-	s.storage, err = storage.Open(logger, reg, storage.Options{
+	st, err := storage.Open(logger, reg, storage.Options{
 		Retention:     time.Duration(retention.Time),
 		RetentionSize: int64(retention.Size),
 		MemoryDir:     o.MemoryDir,
@@ -170,6 +171,7 @@ func New(o Options) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	s.storage = trackedStorage{Storage: st, tracker: querycache.NewTracker(0, nil, reg)}
 	s.stops.onStop("storage", s.unlessRequestsRunning(s.storage.Close))
 	// After scraping, rules and HTTP have stopped, before the storage
 	// closes. A server never run holds only what it loaded: nothing to write.
@@ -184,7 +186,7 @@ func New(o Options) (s *Server, err error) {
 		return nil, fmt.Errorf("create query engine: %w", err)
 	}
 	s.stops.onStop("query engine", s.unlessRequestsRunning(s.engine.Close))
-	s.qcache = newQueryCache(logger, reg, s.storage, s.engine, s.newSubRangeEngine, o, s.config)
+	s.qcache = newQueryCache(logger, reg, s.storage, s.engine, s.newSubRangeEngine, o)
 	if err := s.startManagers(cfg); err != nil {
 		return nil, err
 	}
@@ -243,7 +245,7 @@ func (s *Server) startManagers(cfg *config.Config) error {
 		// The target in the appender's context lets a scrape report the
 		// series --storage.max-series refused (serieslimit.go).
 		PassMetadataInContext: true,
-	}, logger.With("component", "scrape manager"), logging.NewJSONFileLogger, nil, scrapeAppendable{s.qcache.appendable()}, reg)
+	}, logger.With("component", "scrape manager"), logging.NewJSONFileLogger, nil, scrapeAppendable{s.storage}, reg)
 	if err != nil {
 		return fmt.Errorf("create scrape manager: %w", err)
 	}
@@ -259,7 +261,7 @@ func (s *Server) startManagers(cfg *config.Config) error {
 
 	s.rules = rules.NewManager(&rules.ManagerOptions{
 		NameValidationScheme:   cfg.GlobalConfig.MetricNameValidationScheme,
-		AppendableV2:           s.qcache.appendable(),
+		AppendableV2:           s.storage,
 		Queryable:              s.storage,
 		QueryFunc:              rules.EngineQueryFunc(s.engine, s.storage),
 		NotifyFunc:             rules.SendAlerts(s.notifier, s.externalURL.String()),
