@@ -117,6 +117,9 @@ rps() { # URL [wrk options]: requests/s, or "errors" if any answer was not 2xx
   if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then echo errors; else awk '/Requests\/sec/ {print $2}' <<<"$out"; fi
 }
 cold_range() { rps "$1/" -s bench/coldrange.lua -- "$(enc "$2")" 60 3600; } # URL QUERY
+# The same one request at a time: a dashboard's first load on an otherwise
+# idle server, where miniprom splits the range over the idle cores.
+cold_range1() { rps "$1/" -t1 -c1 -s bench/coldrange.lua -- "$(enc "$2")" 60 3600; } # URL QUERY
 cache_served() { # range queries miniprom's results cache answered, wholly or in part
   curl -sf --cacert "$ca" "$mini_url/metrics" |
     awk '/^miniprom_query_cache_range_queries_total\{result="(hit|partial)"\}/ {n += $2} END {print n + 0}'
@@ -150,6 +153,11 @@ m=$(cold_range "$mini_url" "$q") m100=$(cold_range "$mini_url" "$q100")
 served=$(( $(cache_served) - before ))
 row "range 1h/60s, cold" "$m" "$r" "$(cold_range "$vm_url" "$q")"
 row "  the same over 100 series" "$m100" "$r100" "$(cold_range "$vm_url" "$q100")"
+r1=$(cold_range1 "$ref_url" "$q")
+before=$(cache_served)
+m1=$(cold_range1 "$mini_url" "$q")
+served=$(( served + $(cache_served) - before ))
+row "range 1h/60s, cold, one at a time" "$m1" "$r1" "$(cold_range1 "$vm_url" "$q")"
 m=$(held $mini "$shm") r=$(held $ref "") v=$(held $vm "")
 sleep "${SETTLE:-120}"
 printf '\nmemory held right after the queries, and %ss later (MB): miniprom %s, %s; prometheus %s, %s; victoriametrics %s, %s\n' \
