@@ -67,8 +67,10 @@ start_server() { # NAME PORT CMD...
   local health=/-/ready; [ "$name" = victoriametrics ] && health=/health
   wait_ready "${base[$name]}$health" "$!"
 }
+# The full scan reads every sample of the day, more than the default
+# --query.max-samples (50M): both Prometheus engines get the same higher one.
 mini_flags=(--config.file="$work/prometheus.yml" --web.config.file="$work/web.yml" --web.enable-remote-write-receiver
-  --storage.tsdb.retention.time=2d --log.level=warn)
+  --storage.tsdb.retention.time=2d --log.level=warn --query.max-samples=200000000)
 shm1=$(mktemp -d /dev/shm/miniprom-bench-XXXXXX)
 trap 'bench_cleanup; rm -rf "$shm1"' EXIT
 start_server miniprom 29490 "$MINI" "${mini_flags[@]}" --web.listen-address=127.0.0.1:29490 --storage.memory.dir="$shm"
@@ -77,7 +79,7 @@ start_server miniprom-1cpu 29493 env GOMAXPROCS=1 "$MINI" "${mini_flags[@]}" --w
 memdir[miniprom-1cpu]=$shm1
 start_server prometheus 29491 "$REF" --config.file="$work/prometheus.yml" --web.config.file="$work/web.yml" \
   --web.listen-address=127.0.0.1:29491 --web.enable-remote-write-receiver \
-  --storage.tsdb.path="$work/prom-data" --storage.tsdb.retention.time=2d --log.level=warn
+  --storage.tsdb.path="$work/prom-data" --storage.tsdb.retention.time=2d --log.level=warn --query.max-samples=200000000
 diskdir[prometheus]=$work/prom-data
 names=(miniprom miniprom-1cpu prometheus)
 if [ -x "$VM" ]; then
