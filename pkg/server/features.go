@@ -222,10 +222,11 @@ func (f Features) adjustConfig(cfg *config.Config) {
 // floatEncoding is the float chunk encoding the TSDB starts with, resolved
 // as Prometheus 3.16's main resolves it: the config file's
 // storage.tsdb.chunk_encoding.floats when set, else xor2 with the
-// xor2-encoding or st-storage feature, else xor.
+// xor2-encoding feature, else xor. (st-storage implies xor2: the storage
+// applies that rule, storage.Options.FloatEncoding.)
 func floatEncoding(f Features, cfg *config.Config) chunkenc.Encoding {
 	enc := chunkenc.EncXOR
-	if f.XOR2Encoding || f.STStorage {
+	if f.XOR2Encoding {
 		enc = chunkenc.EncXOR2
 	}
 	if tc := cfg.StorageConfig.TSDBConfig; tc != nil {
