@@ -14,7 +14,8 @@
 # each the best of 3 requests whose query text no earlier request had, so
 # no results cache answers); the cold day query and a full scan of the day
 # (the heaviest query); memory right after it and again 2 minutes later
-# (SETTLE seconds). count_over_time over the day must be equal everywhere.
+# (SETTLE seconds). The samples held, counted with count_over_time name by
+# name, must be equal everywhere.
 #
 #   bench/day.sh                       # 20 instances x ~507 series x 24h
 #   INSTANCES=4 HOURS=2 SETTLE=10 bench/day.sh
@@ -100,14 +101,33 @@ for n in "${names[@]}"; do
   rate[$n]=$(( $(ms) - t0 ))
 done
 q() { # BASE QUERY: the instant query's answer at the end, as JSON
-  curl -sf --cacert "$ca" "$1/api/v1/query" --data-urlencode "query=$2" --data-urlencode "time=$(( end / 1000 ))"
+  curl -sS --cacert "$ca" "$1/api/v1/query" --data-urlencode "query=$2" --data-urlencode "time=$(( end / 1000 ))"
 }
 value() { python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)'; }
-scan='sum(count_over_time({job="node"}['$((HOURS * 2))'h]))'
-samples=$(q "${base[prometheus]}" "$scan" | value)
+# The heaviest query reads every sample of the day: last_over_time keeps
+# the metric name, where count_over_time's answers over several names
+# would collide.
+scan='count(last_over_time({job="node"}['$((HOURS * 2))'h]))'
+# samples BASE: every sample held, counted name by name for that reason.
+samples() {
+  python3 - "$1" "$ca" "$(( end / 1000 ))" "$((HOURS * 2))h" <<'PY'
+import json, ssl, sys, urllib.parse, urllib.request
+base, ca, t, rng = sys.argv[1:]
+ctx = ssl.create_default_context(cafile=ca)
+get = lambda path, **q: json.load(urllib.request.urlopen(base + path + "?" + urllib.parse.urlencode(q), context=ctx))
+total = 0
+for name in get("/api/v1/label/__name__/values")["data"]:
+    r = get("/api/v1/query", query='sum(count_over_time(%s{job="node"}[%s]))' % (name, rng), time=t)
+    if r["status"] != "success":
+        sys.exit("%s: %s" % (name, r))
+    total += sum(int(float(s["value"][1])) for s in r["data"]["result"])
+print(total)
+PY
+}
+samples=$(samples "${base[prometheus]}")
 for n in "${names[@]}"; do # VictoriaMetrics makes fresh samples searchable after a short delay.
   tries=0
-  until [ "$(q "${base[$n]}" "$scan" | value)" = "$samples" ]; do
+  until [ "$(samples "${base[$n]}")" = "$samples" ]; do
     tries=$((tries + 1)); [ $tries -lt 240 ] || { echo "$n never held the $samples samples Prometheus holds" >&2; exit 1; }
     sleep 0.5
   done
