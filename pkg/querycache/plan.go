@@ -14,6 +14,7 @@ import (
 type plan struct {
 	readFrom, readTo int64
 	maxStep          int64
+	shard            *shardPlan // how its series may be divided (shard.go), or nil
 }
 
 // errBypass marks an expression the cache does not prove safe.
@@ -137,7 +138,7 @@ func planOf(expr parser.Expr, lookback time.Duration) (plan, error) {
 	// the window read at any step t, since nothing here pins a time.
 	zero := time.UnixMilli(0)
 	from, to := promql.FindMinMaxTime(&parser.EvalStmt{Expr: expr, Start: zero, End: zero, LookbackDelta: lookback})
-	return plan{readFrom: from, readTo: to, maxStep: maxStep.Milliseconds()}, nil
+	return plan{readFrom: from, readTo: to, maxStep: maxStep.Milliseconds(), shard: shardOf(expr)}, nil
 }
 
 // enclosingSubquery is the innermost subquery in path, or nil.

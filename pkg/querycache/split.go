@@ -76,13 +76,24 @@ type SplitEngine struct {
 	// subRangeQueriersForTest gives each sub-range the querier of its own
 	// window, so that the property test can show wholeRange matters.
 	subRangeQueriersForTest bool
+	// shardBySeriesForTest shards by whole label sets instead of groups,
+	// so that the property test can show the grouping matters.
+	shardBySeriesForTest bool
+	// noShardsForTest splits in time what would be sharded.
+	noShardsForTest bool
 }
+
+// shardsPerPart is how many shards each evaluation running at once takes
+// in turn: with as many shards as cores, a query aggregating into a few
+// groups (bench/scrape.sh's ten zones) leaves one core with more of them.
+const shardsPerPart = 2
 
 // How a range query was evaluated.
 const (
 	splitSplit    = "split"    // in sub-ranges
+	splitSharded  = "sharded"  // in shards of the aggregation's groups (shard.go)
 	splitWhole    = "whole"    // not splittable, too few steps, or no idle core
-	splitFallback = "fallback" // split, then evaluated whole (error, warning, limit)
+	splitFallback = "fallback" // split or sharded, then evaluated whole (error, warning, limit)
 )
 
 // NewSplitEngine evaluates range queries with whole, or in sub-ranges with
@@ -99,10 +110,10 @@ func NewSplitEngine(whole WholeEngine, sub promql.QueryEngine, o SplitOptions) *
 		plans: newPlans(o.Parser),
 		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "miniprom_query_split_range_queries_total",
-			Help: "Range queries evaluated by the engine, by how: split (in concurrent sub-ranges), whole (not splittable, too few steps, or no idle core), fallback (split, then evaluated whole after an error, a warning or the samples limit).",
+			Help: "Range queries evaluated by the engine, by how: split (in concurrent sub-ranges), sharded (in concurrent shards of the aggregation's groups), whole (not splittable, too few steps, or no idle core), fallback (split or sharded, then evaluated whole after an error, a warning or the samples limit).",
 		}, []string{"how"}),
 	}
-	for _, h := range []string{splitSplit, splitWhole, splitFallback} {
+	for _, h := range []string{splitSplit, splitSharded, splitWhole, splitFallback} {
 		e.queries.WithLabelValues(h)
 	}
 	if o.Registerer != nil {
@@ -127,8 +138,11 @@ func (e *SplitEngine) NewRangeQuery(ctx context.Context, q storage.Queryable, op
 	sq := &splitQuery{Query: full, e: e, queryable: q, opts: opts, qs: qs,
 		start: start.UnixMilli(), end: end.UnixMilli(), step: step.Milliseconds()}
 	if e.o.MaxParts > 1 {
-		_, reason := decide(ctx, e.plans, e.o.Features, &e.config, opts, qs, start, step, lookbackOf(opts, e.o.LookbackDelta))
+		p, reason := decide(ctx, e.plans, e.o.Features, &e.config, opts, qs, start, step, lookbackOf(opts, e.o.LookbackDelta))
 		sq.splittable = reason == ""
+		if !e.noShardsForTest {
+			sq.shard = p.shard
+		}
 	}
 	return sq, nil
 }
@@ -145,6 +159,7 @@ type splitQuery struct {
 	start, end int64 // ms; end as asked, not necessarily on the grid
 	step       int64 // ms
 	splittable bool
+	shard      *shardPlan // when splittable: shard its series instead of its range
 
 	mu     sync.Mutex // guards cancel and parts: Cancel may come from another goroutine
 	cancel context.CancelFunc
@@ -200,7 +215,11 @@ func (q *splitQuery) Exec(ctx context.Context) *promql.Result {
 	e.splitting.Add(-1)
 	release()
 	if ok {
-		e.queries.WithLabelValues(splitSplit).Inc()
+		if q.shard != nil {
+			e.queries.WithLabelValues(splitSharded).Inc()
+		} else {
+			e.queries.WithLabelValues(splitSplit).Inc()
+		}
 		return res
 	}
 	q.closeParts()
@@ -226,7 +245,7 @@ type part struct {
 	res *promql.Result
 }
 
-// execSplit evaluates n sub-ranges at once and stitches them. It reports
+// execSplit evaluates n sub-ranges (or shards) at once and stitches them. It reports
 // false, with the first error if there was one, when the answer must come
 // from a whole evaluation.
 func (q *splitQuery) execSplit(ctx context.Context, n int) (*promql.Result, bool) {
@@ -244,29 +263,43 @@ func (q *splitQuery) execSplit(ctx context.Context, n int) (*promql.Result, bool
 		once.Do(func() { firstErr = err; cancel() })
 	}
 
+	// n at once: sub-ranges one each, or shards taken in turn as each
+	// evaluation ends, so that shards of unequal groups even out.
+	k := n
+	if q.shard != nil {
+		k = n * shardsPerPart
+	}
 	steps := (q.end-q.start)/q.step + 1
-	parts := make([]part, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		from := q.start + int64(i)*steps/int64(n)*q.step
-		to := q.start + (int64(i+1)*steps/int64(n)-1)*q.step
-		if i == n-1 {
-			to = q.end // as asked: the whole range's querier is built from it
-		}
-		run := func() {
-			parts[i] = q.evalPart(ctx, from, to)
+	parts := make([]part, k)
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= k || ctx.Err() != nil {
+				return
+			}
+			if q.shard != nil {
+				parts[i] = q.evalShard(ctx, uint64(i), uint64(k))
+			} else {
+				from := q.start + int64(i)*steps/int64(n)*q.step
+				to := q.start + (int64(i+1)*steps/int64(n)-1)*q.step
+				if i == n-1 {
+					to = q.end // as asked: the whole range's querier is built from it
+				}
+				parts[i] = q.evalPart(ctx, from, to)
+			}
 			if err := parts[i].res.Err; err != nil {
 				fail(err)
 			} else if !infoOnly(parts[i].res.Warnings) {
 				fail(nil)
 			}
 		}
-		if i == n-1 {
-			run()
-			break
-		}
-		wg.Go(run)
 	}
+	var wg sync.WaitGroup
+	for range n - 1 {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
 
 	q.mu.Lock()
@@ -294,6 +327,9 @@ func (q *splitQuery) execSplit(ctx context.Context, n int) (*promql.Result, bool
 		return &promql.Result{Err: firstErr}, false
 	}
 	for _, p := range parts {
+		if p.res == nil {
+			return &promql.Result{}, false // left when another failed
+		}
 		if p.res.Err != nil || !infoOnly(p.res.Warnings) {
 			return p.res, false
 		}
@@ -304,7 +340,7 @@ func (q *splitQuery) execSplit(ctx context.Context, n int) (*promql.Result, bool
 	if q.e.o.MaxSamples > 0 && peak > q.e.o.MaxSamples {
 		return &promql.Result{}, false
 	}
-	ms := make([]promql.Matrix, n)
+	ms := make([]promql.Matrix, k)
 	annos := annotations.Annotations{}
 	for i, p := range parts {
 		m, ok := p.res.Value.(promql.Matrix)
@@ -335,6 +371,23 @@ func (q *splitQuery) evalPart(ctx context.Context, from, to int64) (p part) {
 		wr = q.queryable
 	}
 	qry, err := q.e.sub.NewRangeQuery(ctx, wr, q.opts, q.qs, time.UnixMilli(from), time.UnixMilli(to), time.Duration(q.step)*time.Millisecond)
+	if err != nil {
+		return part{res: &promql.Result{Err: err}}
+	}
+	return part{qry: qry, res: qry.Exec(ctx)}
+}
+
+// evalShard evaluates the whole range over shard i of n of the query's
+// groups, with the sub-range engine, through the querier the whole range
+// gets.
+func (q *splitQuery) evalShard(ctx context.Context, i, n uint64) (p part) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.res = &promql.Result{Err: fmt.Errorf("shard %d of %d: %v", i, n, r)}
+		}
+	}()
+	sq := shardQueryable{Queryable: q.queryable, plan: q.shard, shard: i, of: n, bySeriesForTest: q.e.shardBySeriesForTest}
+	qry, err := q.e.sub.NewRangeQuery(ctx, sq, q.opts, q.qs, time.UnixMilli(q.start), time.UnixMilli(q.end), time.Duration(q.step)*time.Millisecond)
 	if err != nil {
 		return part{res: &promql.Result{Err: err}}
 	}

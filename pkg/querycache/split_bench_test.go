@@ -86,12 +86,15 @@ func benchRange(b *testing.B, e promql.QueryEngine, db *tsdb.DB, q string, windo
 }
 
 // BenchmarkSplitColdRange is bench/scrape.sh's cold range query: the hour
-// at a 60s step, over 100,000 series and over 100 of them.
+// at a 60s step, over 100,000 series and over 100 of them; whole, sharded
+// by its groups (shard.go), and split in time.
 func BenchmarkSplitColdRange(b *testing.B) {
 	for _, series := range []int{100, 100_000} {
 		db := benchDB(b, series, 70*time.Minute)
 		whole, split := benchEngines(16)
-		for name, e := range map[string]promql.QueryEngine{"whole": whole, "split": split} {
+		_, timeSplit := benchEngines(16)
+		timeSplit.noShardsForTest = true
+		for name, e := range map[string]promql.QueryEngine{"whole": whole, "sharded": split, "split": timeSplit} {
 			b.Run(fmt.Sprintf("series=%d/%s", series, name), func(b *testing.B) {
 				benchRange(b, e, db, `sum by (zone) (rate(big_target_value[1m]))`, time.Hour, time.Minute)
 			})

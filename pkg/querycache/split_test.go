@@ -57,8 +57,8 @@ func TestSplitEqualsWhole(t *testing.T) {
 			}
 			split := testutil.ToFloat64(w.split.queries.WithLabelValues(splitSplit))
 			require.Positive(t, split, "queries split")
-			t.Logf("range queries: split %.0f, whole %.0f, fallback %.0f; nondeterministic answers %d; upstream panics %d",
-				split, testutil.ToFloat64(w.split.queries.WithLabelValues(splitWhole)),
+			t.Logf("range queries: split %.0f, sharded %.0f, whole %.0f, fallback %.0f; nondeterministic answers %d; upstream panics %d",
+				split, testutil.ToFloat64(w.split.queries.WithLabelValues(splitSharded)), testutil.ToFloat64(w.split.queries.WithLabelValues(splitWhole)),
 				testutil.ToFloat64(w.split.queries.WithLabelValues(splitFallback)), w.nondeterministic, w.engineBugs)
 		})
 	}
@@ -73,10 +73,62 @@ func TestSplitPropertyCatchesSubRangeQueriers(t *testing.T) {
 	for seed := uint64(0); seed < 6 && found == ""; seed++ {
 		w := newWorld(t, seed, worldOptions{split: true, blocks: true, shuffled: true})
 		w.split.subRangeQueriersForTest = true
+		w.split.noShardsForTest = true // aggregations by groups, which are order-sensitive, would be sharded
 		found = w.checkSplit(60)
 	}
 	require.NotEmpty(t, found, "the property test did not notice sub-ranges reading their own queriers")
 	t.Log(found)
+}
+
+// The property for sharded aggregations (shard.go): aggregations by groups
+// over one selector, which the split engine evaluates in shards of their
+// groups, answer exactly what the engine answers whole, in the same bits,
+// also where the sum of a group depends on the order of its series.
+func TestShardedEqualsWhole(t *testing.T) {
+	seeds, n := uint64(4), 60
+	if raceEnabled {
+		seeds, n = 2, 30
+	}
+	for seed := range seeds {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			w := newWorld(t, seed, worldOptions{split: true, blocks: true, shuffled: true, orderSensitive: seed%2 == 1})
+			if m := w.checkShards(n); m != "" {
+				t.Fatal(m)
+			}
+			require.Positive(t, testutil.ToFloat64(w.split.queries.WithLabelValues(splitSharded)), "queries sharded")
+			t.Logf("range queries: sharded %.0f, split %.0f, whole %.0f, fallback %.0f; nondeterministic answers %d",
+				testutil.ToFloat64(w.split.queries.WithLabelValues(splitSharded)),
+				testutil.ToFloat64(w.split.queries.WithLabelValues(splitSplit)),
+				testutil.ToFloat64(w.split.queries.WithLabelValues(splitWhole)),
+				testutil.ToFloat64(w.split.queries.WithLabelValues(splitFallback)), w.nondeterministic)
+		})
+	}
+}
+
+// Shards must hold whole groups: sharded by series, a group's sum comes
+// back as several partial sums. The property test must notice.
+func TestShardPropertyCatchesSeriesShards(t *testing.T) {
+	w := newWorld(t, 0, worldOptions{split: true, blocks: true, shuffled: true})
+	w.split.shardBySeriesForTest = true
+	found := w.checkShards(30)
+	require.NotEmpty(t, found, "the property test did not notice shards that split groups")
+	t.Log(found)
+}
+
+// checkShards is checkSplit over aggregations the split engine shards.
+func (w *world) checkShards(n int) string {
+	pick := func(xs ...string) string { return xs[w.rng.IntN(len(xs))] }
+	return w.checkSplitOf(n, func() string {
+		by := pick(" by (job)", " by (instance)", " by (job, instance)", " without (instance)", " without (le)")
+		in := pick("requests_total", `requests_total{job!="b"}`, "rate(requests_total[5m])", "increase(bytes_sent[2m] offset 1m)",
+			"avg_over_time(temperature[90s])", "quantile_over_time(0.9, temperature[5m])", "-temperature", "temperature > 20",
+			"2 * rate(bytes_sent[1m])", "round(temperature, 5)", "clamp_min(deriv(temperature[5m]), 0)", "histogram_count(rate(latency_seconds[5m]))")
+		if w.rng.IntN(3) == 0 {
+			by = pick(" by (zone)", " without (host)", " by (host)")
+			in = pick("load", `load{zone="a"}`, "avg_over_time(load[2m])", "rate(load[5m])", "load offset 1m", "stddev_over_time(load[5m])")
+		}
+		return pick("sum", "avg", "stddev", "stdvar", "min", "max", "count", "group") + by + " (" + in + ")"
+	})
 }
 
 // The results cache evaluating its missing steps through the split engine
@@ -109,13 +161,21 @@ func TestCachedSplitEqualsUncached(t *testing.T) {
 // windows that reach from the head into the blocks, changing the data in
 // between, and returns the first difference, or "".
 func (w *world) checkSplit(n int) string {
-	for range n {
+	return w.checkSplitOf(n, func() string {
 		expr := genExpr(w.rng, w.rng.IntN(3)+1)
 		if w.rng.IntN(2) == 0 {
 			// What the order of series changes in the last bits.
 			expr = []string{"sum", "avg", "stddev", "stdvar"}[w.rng.IntN(4)] +
 				[]string{"", " by (job)", " without (job)"}[w.rng.IntN(3)] + " (" + genExpr(w.rng, w.rng.IntN(2)) + ")"
 		}
+		return expr
+	})
+}
+
+// checkSplitOf is checkSplit over the expressions gen returns.
+func (w *world) checkSplitOf(n int, gen func() string) string {
+	for range n {
+		expr := gen()
 		steps := []time.Duration{15 * time.Second, 30 * time.Second, time.Minute, 45 * time.Second, 7 * time.Second}
 		step := steps[w.rng.IntN(len(steps))]
 		// The head holds the last 30 to 60 minutes: a window reaches

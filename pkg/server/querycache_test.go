@@ -254,21 +254,33 @@ func TestRangeQueriesSplit(t *testing.T) {
 		}
 		ts.remoteWrite(rwSeries(t, map[string]string{"__name__": "split_metric", "i": fmt.Sprint(i)}, samples))
 	}
-	result := func(stats string) string {
-		v := url.Values{"query": {"avg(rate(split_metric[2m]))"}, "start": {fmt.Sprint(now.Add(-time.Hour).Unix())},
-			"end": {fmt.Sprint(now.Unix())}, "step": {"30s"}, "stats": {stats}}
-		code, r := ts.api("/api/v1/query_range?" + v.Encode())
-		require.Equal(t, http.StatusOK, code, r.Error)
-		var data struct {
-			Result json.RawMessage `json:"result"`
-		}
-		require.NoError(t, json.Unmarshal(r.Data, &data))
-		return string(data.Result)
-	}
+	result := func(stats string) string { return ts.rangeResult(now, "avg(rate(split_metric[2m]))", stats) }
 	split := result("")
 	require.Equal(t, 1.0, ts.metricValue("miniprom_query_split_range_queries_total", map[string]string{"how": "split"}))
 	require.Equal(t, result("all"), split)
 	require.Equal(t, 1.0, ts.metricValue("miniprom_query_split_range_queries_total", map[string]string{"how": "whole"}))
+
+	// An aggregation by groups is sharded by its groups instead.
+	byGroup := "sum by (i) (rate(split_metric[2m]))"
+	sharded := ts.rangeResult(now, byGroup, "")
+	require.Equal(t, 1.0, ts.metricValue("miniprom_query_split_range_queries_total", map[string]string{"how": "sharded"}))
+	require.Equal(t, ts.rangeResult(now, byGroup, "all"), sharded)
+	require.Equal(t, 5, strings.Count(sharded, `"metric"`), sharded)
+}
+
+// rangeResult is the result of the query over the hour before now at a
+// 30s step, as JSON; stats as the API's stats parameter.
+func (ts *testServer) rangeResult(now time.Time, query, stats string) string {
+	ts.t.Helper()
+	v := url.Values{"query": {query}, "start": {fmt.Sprint(now.Add(-time.Hour).Unix())},
+		"end": {fmt.Sprint(now.Unix())}, "step": {"30s"}, "stats": {stats}}
+	code, r := ts.api("/api/v1/query_range?" + v.Encode())
+	require.Equal(ts.t, http.StatusOK, code, r.Error)
+	var data struct {
+		Result json.RawMessage `json:"result"`
+	}
+	require.NoError(ts.t, json.Unmarshal(r.Data, &data))
+	return string(data.Result)
 }
 
 // A query log configured by a reload stops the splitting too: the log
