@@ -56,6 +56,8 @@ func TestPlan(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
+			require.Equal(t, shardOf(expr), pl.shard) // TestShardOf
+			pl.shard = nil
 			require.Equal(t, plan{readFrom: tc.readFrom, readTo: tc.readTo, maxStep: tc.maxStep}, pl)
 		})
 	}

@@ -42,18 +42,20 @@ var shardAggregations = map[parser.ItemType]bool{
 	parser.MAX: true, parser.GROUP: true, parser.STDDEV: true, parser.STDVAR: true,
 }
 
-// labelKeeping are the functions whose output series has its input's
-// labels, less at most the metric name: a range function of one matrix
-// selector, or an instant function of one vector, with number literals
-// for its other arguments.
+// labelKeeping are the range functions whose output series has the
+// labels of its input series, less at most the metric name, with number
+// literals for their other arguments. The engine evaluates them over the
+// series of their selector in the order the select gave them, as it does a
+// selector and a negation. Instant functions and binary operations are
+// left out: the engine gathers their output series in a map, so their
+// order, and a sum's last bits, change from one evaluation to the next,
+// and a shard's order need not be one the whole evaluation ever has.
 var labelKeeping = map[string]bool{
 	"rate": true, "irate": true, "increase": true, "delta": true, "idelta": true, "deriv": true,
 	"resets": true, "changes": true, "avg_over_time": true, "min_over_time": true,
 	"max_over_time": true, "sum_over_time": true, "count_over_time": true, "last_over_time": true,
 	"present_over_time": true, "stddev_over_time": true, "stdvar_over_time": true,
 	"quantile_over_time": true, "predict_linear": true,
-	"abs": true, "ceil": true, "floor": true, "exp": true, "ln": true, "log2": true, "log10": true,
-	"sqrt": true, "sgn": true, "round": true, "clamp": true, "clamp_min": true, "clamp_max": true,
 }
 
 // shardOf returns the shard plan of a range query's expression, or nil
@@ -86,24 +88,14 @@ func unparen(e parser.Expr) parser.Expr {
 }
 
 // selectors is how many selectors e reads when each of its series keeps its
-// labels (less the metric name) through e, or 0 when one might not.
+// labels (less the metric name) and its place through e, or 0 when one
+// might not.
 func selectors(e parser.Expr) int {
 	switch n := unparen(e).(type) {
 	case *parser.VectorSelector:
 		return 1
-	case *parser.MatrixSelector:
-		return 1 // a labelKeeping function's argument
 	case *parser.UnaryExpr:
 		return selectors(n.Expr)
-	case *parser.BinaryExpr:
-		// With a number, arithmetic and comparisons keep the vector's
-		// labels (less the name) and its series apart.
-		if _, ok := unparen(n.LHS).(*parser.NumberLiteral); ok {
-			return selectors(n.RHS)
-		}
-		if _, ok := unparen(n.RHS).(*parser.NumberLiteral); ok {
-			return selectors(n.LHS)
-		}
 	case *parser.Call:
 		if !labelKeeping[n.Func.Name] {
 			return 0
@@ -112,13 +104,8 @@ func selectors(e parser.Expr) int {
 		for _, a := range n.Args {
 			switch unparen(a).(type) {
 			case *parser.NumberLiteral:
-			case *parser.MatrixSelector, *parser.VectorSelector, *parser.Call, *parser.BinaryExpr, *parser.UnaryExpr:
-				if found > 0 {
-					return 0
-				}
-				if found = selectors(a); found == 0 {
-					return 0
-				}
+			case *parser.MatrixSelector:
+				found++
 			default:
 				return 0
 			}

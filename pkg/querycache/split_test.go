@@ -121,8 +121,8 @@ func (w *world) checkShards(n int) string {
 	return w.checkSplitOf(n, func() string {
 		by := pick(" by (job)", " by (instance)", " by (job, instance)", " without (instance)", " without (le)")
 		in := pick("requests_total", `requests_total{job!="b"}`, "rate(requests_total[5m])", "increase(bytes_sent[2m] offset 1m)",
-			"avg_over_time(temperature[90s])", "quantile_over_time(0.9, temperature[5m])", "-temperature", "temperature > 20",
-			"2 * rate(bytes_sent[1m])", "round(temperature, 5)", "clamp_min(deriv(temperature[5m]), 0)", "histogram_count(rate(latency_seconds[5m]))")
+			"avg_over_time(temperature[90s])", "quantile_over_time(0.9, temperature[5m])", "-temperature", "-stdvar_over_time(bytes_sent[5m])",
+			"predict_linear(temperature[5m], 60)", "deriv(temperature[5m])", "last_over_time(latency_seconds[2m])")
 		if w.rng.IntN(3) == 0 {
 			by = pick(" by (zone)", " without (host)", " by (host)")
 			in = pick("load", `load{zone="a"}`, "avg_over_time(load[2m])", "rate(load[5m])", "load offset 1m", "stddev_over_time(load[5m])")
@@ -232,8 +232,10 @@ func (w *world) compareSplit(expr string, start, end int64, step time.Duration) 
 		return ""
 	}
 	// Where the engine itself is not deterministic (it aggregates the
-	// output of binary operations in map order), neither is a split.
-	for range 8 {
+	// output of binary operations in map order), neither is a split. A
+	// small map has few orders, so that 8 evaluations could all give the
+	// same one (the test failed so about once in 30 runs).
+	for range 32 {
 		again, err := w.plain.NewRangeQuery(ctx, w.db, nil, expr, s, e, step)
 		if err != nil {
 			return err.Error()
