@@ -3,6 +3,7 @@ package querycache
 import (
 	"context"
 	"slices"
+	"sync"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -15,19 +16,20 @@ import (
 // provably the engine's own, bit for bit: an aggregation by groups over one
 // selector whose series keep the labels that group them.
 //
-// Each shard's evaluation selects the series whose group (the hash the
-// engine groups them by) falls in the shard, through the querier the whole
-// evaluation would get. A group's series are then all in one shard, in the
-// order the whole evaluation reads them (a shard's series are a
-// subsequence of the whole's), so the engine adds each group's values in
-// the same order and gets the same bits; a group never meets another
-// shard's series. The shards' series are disjoint, so stitching them is
+// Each shard evaluates the whole range through the querier the whole
+// evaluation would get, and keeps the series of its groups (by the hash
+// the engine groups them by; see shardSet). A group's
+// series are then all in one shard, in the order the whole evaluation
+// reads them (a shard's series are a subsequence of the whole's), so the
+// engine adds each group's values in the same order and gets the same
+// bits; a group never meets another shard's series. The shards' series are disjoint, so stitching them is
 // sorting them, as the engine sorts a range query's answer.
 //
-// Unlike splitting the range in time, where every sub-range reads every
-// series, a shard reads only its own series' samples: this is what makes
-// a cold range query over many series faster on more cores, also when its
-// samples lie in a small part of its range.
+// Unlike a split in time, whose sub-ranges do unequal work when the
+// samples lie in a small part of the range, shards divide the series: the
+// SplitEngine shards a query that may be sharded when the storage's data
+// starts late in its range (see dataStartsLate), and splits it in time
+// otherwise.
 type shardPlan struct {
 	grouping []string // sorted, as the engine sorts them
 	without  bool
@@ -115,56 +117,119 @@ func selectors(e parser.Expr) int {
 	return 0
 }
 
-// shardQueryable gives a shard's evaluation the series of the shard's
-// groups from the queriers q gives.
-type shardQueryable struct {
-	storage.Queryable
-	plan  *shardPlan
-	shard uint64
-	of    uint64
+// shardSet divides a sharded query's groups between its n shards. Each
+// shard evaluates through its own querier (a querier is not safe for
+// concurrent use), and selects the query's one selector. The first select
+// is also read once for the size of each group, and the groups are given
+// out largest first, each to the shard with the fewest series so far, so
+// that the shards evaluate about equal work however few groups there are.
+// A group that appears later (a series appended since) goes to the shard
+// its hash names. Every shard reads the same assignment, so a group is in
+// exactly one shard whatever each select sees.
+type shardSet struct {
+	plan *shardPlan
+	n    int
 
-	bySeriesForTest bool // shard by the whole label set, which the property test must notice
+	bySeriesForTest bool // divide series, not groups, which the property test must notice
+
+	once   sync.Once
+	assign map[uint64]int // group hash → shard
 }
 
-func (s shardQueryable) Querier(mint, maxt int64) (storage.Querier, error) {
-	q, err := s.Queryable.Querier(mint, maxt)
-	if err != nil {
-		return nil, err
+func newShardSet(p *shardPlan, n int) *shardSet {
+	return &shardSet{plan: p, n: n}
+}
+
+// shard is the queryable of shard i over q.
+func (s *shardSet) shard(q storage.Queryable, i int) storage.Queryable {
+	return storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
+		qr, err := q.Querier(mint, maxt)
+		if err != nil {
+			return nil, err
+		}
+		return shardQuerier{Querier: qr, set: s, i: i}, nil
+	})
+}
+
+// group is the hash the engine groups a series by.
+func (s *shardSet) group(lset labels.Labels, buf []byte) (uint64, []byte) {
+	switch {
+	case s.bySeriesForTest:
+		return lset.Hash(), buf
+	case s.plan.without:
+		// As the engine's generateGroupingKey.
+		return lset.HashWithoutLabels(buf, s.plan.grouping...)
+	default:
+		return lset.HashForLabels(buf, s.plan.grouping...)
 	}
-	return shardQuerier{Querier: q, s: s}, nil
+}
+
+// divide assigns the groups of the series in ss to the shards.
+func (s *shardSet) divide(ss storage.SeriesSet) {
+	s.assign = map[uint64]int{}
+	if s.bySeriesForTest {
+		return
+	}
+	var groups []uint64
+	size := map[uint64]int{}
+	var buf []byte
+	for ss.Next() {
+		var h uint64
+		h, buf = s.group(ss.At().Labels(), buf)
+		if size[h] == 0 {
+			groups = append(groups, h)
+		}
+		size[h]++
+	}
+	if ss.Err() != nil {
+		return // the shards' own selects fail alike
+	}
+	slices.SortStableFunc(groups, func(a, b uint64) int { return size[b] - size[a] })
+	load := make([]int, s.n)
+	for _, h := range groups {
+		least := 0
+		for i := range load {
+			if load[i] < load[least] {
+				least = i
+			}
+		}
+		s.assign[h] = least
+		load[least] += size[h]
+	}
+}
+
+func (s *shardSet) shardOf(h uint64) int {
+	if i, ok := s.assign[h]; ok {
+		return i
+	}
+	return int(h % uint64(s.n))
 }
 
 type shardQuerier struct {
 	storage.Querier
-	s shardQueryable
+	set *shardSet
+	i   int
 }
 
+// Select returns the series of the shard's groups, in the order the
+// select gave them.
 func (q shardQuerier) Select(ctx context.Context, sortSeries bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
-	return &shardSeriesSet{SeriesSet: q.Querier.Select(ctx, sortSeries, hints, ms...), s: q.s}
+	q.set.once.Do(func() { q.set.divide(q.Querier.Select(ctx, sortSeries, hints, ms...)) })
+	return &shardSeriesSet{SeriesSet: q.Querier.Select(ctx, sortSeries, hints, ms...), set: q.set, i: q.i}
 }
 
-// shardSeriesSet is the series of a select whose groups fall in the shard,
-// in the select's order.
 type shardSeriesSet struct {
 	storage.SeriesSet
-	s   shardQueryable
+	set *shardSet
+	i   int
 	buf []byte
 }
 
 func (ss *shardSeriesSet) Next() bool {
 	for ss.SeriesSet.Next() {
-		lset := ss.SeriesSet.At().Labels()
 		var h uint64
-		switch {
-		case ss.s.bySeriesForTest:
-			h = lset.Hash()
-		case ss.s.plan.without:
-			// As the engine's generateGroupingKey.
-			h, ss.buf = lset.HashWithoutLabels(ss.buf, ss.s.plan.grouping...)
-		default:
-			h, ss.buf = lset.HashForLabels(ss.buf, ss.s.plan.grouping...)
-		}
-		if h%ss.s.of == ss.s.shard {
+		h, ss.buf = ss.set.group(ss.SeriesSet.At().Labels(), ss.buf)
+		if ss.set.shardOf(h) == ss.i {
 			return true
 		}
 	}

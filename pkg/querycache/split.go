@@ -79,14 +79,10 @@ type SplitEngine struct {
 	// shardBySeriesForTest shards by whole label sets instead of groups,
 	// so that the property test can show the grouping matters.
 	shardBySeriesForTest bool
-	// noShardsForTest splits in time what would be sharded.
-	noShardsForTest bool
+	// noShardsForTest splits in time what would be sharded;
+	// forceShardsForTest shards what may be, wherever the data starts.
+	noShardsForTest, forceShardsForTest bool
 }
-
-// shardsPerPart is how many shards each evaluation running at once takes
-// in turn: with as many shards as cores, a query aggregating into a few
-// groups (bench/scrape.sh's ten zones) leaves one core with more of them.
-const shardsPerPart = 2
 
 // How a range query was evaluated.
 const (
@@ -210,12 +206,19 @@ func (q *splitQuery) Exec(ctx context.Context) *promql.Result {
 		// while it waited with the context's error, as is.
 		return &promql.Result{Err: err}
 	}
+	// Sub-ranges with data in each do equal work, where shards of a few
+	// groups need not, and shard only where a split in time would not.
+	var shards *shardSet
+	if q.shard != nil && (e.forceShardsForTest || q.dataStartsLate(n)) {
+		shards = newShardSet(q.shard, n)
+		shards.bySeriesForTest = e.shardBySeriesForTest
+	}
 	e.splitting.Add(1)
-	res, ok := q.execSplit(ctx, n)
+	res, ok := q.execSplit(ctx, n, shards)
 	e.splitting.Add(-1)
 	release()
 	if ok {
-		if q.shard != nil {
+		if shards != nil {
 			e.queries.WithLabelValues(splitSharded).Inc()
 		} else {
 			e.queries.WithLabelValues(splitSplit).Inc()
@@ -245,10 +248,10 @@ type part struct {
 	res *promql.Result
 }
 
-// execSplit evaluates n sub-ranges (or shards) at once and stitches them. It reports
+// execSplit evaluates n sub-ranges (or the n shards) at once and stitches them. It reports
 // false, with the first error if there was one, when the answer must come
 // from a whole evaluation.
-func (q *splitQuery) execSplit(ctx context.Context, n int) (*promql.Result, bool) {
+func (q *splitQuery) execSplit(ctx context.Context, n int, shards *shardSet) (*promql.Result, bool) {
 	q.stats = &stats.Statistics{Timers: stats.NewQueryTimers(), Samples: stats.NewQuerySamples(false)}
 	timer := q.stats.Timers.GetTimer(stats.ExecTotalTime).Start()
 	defer timer.Stop()
@@ -263,23 +266,17 @@ func (q *splitQuery) execSplit(ctx context.Context, n int) (*promql.Result, bool
 		once.Do(func() { firstErr = err; cancel() })
 	}
 
-	// n at once: sub-ranges one each, or shards taken in turn as each
-	// evaluation ends, so that shards of unequal groups even out.
-	k := n
-	if q.shard != nil {
-		k = n * shardsPerPart
-	}
 	steps := (q.end-q.start)/q.step + 1
-	parts := make([]part, k)
+	parts := make([]part, n)
 	var next atomic.Int64
 	work := func() {
 		for {
 			i := int(next.Add(1) - 1)
-			if i >= k || ctx.Err() != nil {
+			if i >= n || ctx.Err() != nil {
 				return
 			}
-			if q.shard != nil {
-				parts[i] = q.evalShard(ctx, uint64(i), uint64(k))
+			if shards != nil {
+				parts[i] = q.evalShard(ctx, shards, i)
 			} else {
 				from := q.start + int64(i)*steps/int64(n)*q.step
 				to := q.start + (int64(i+1)*steps/int64(n)-1)*q.step
@@ -340,7 +337,7 @@ func (q *splitQuery) execSplit(ctx context.Context, n int) (*promql.Result, bool
 	if q.e.o.MaxSamples > 0 && peak > q.e.o.MaxSamples {
 		return &promql.Result{}, false
 	}
-	ms := make([]promql.Matrix, k)
+	ms := make([]promql.Matrix, n)
 	annos := annotations.Annotations{}
 	for i, p := range parts {
 		m, ok := p.res.Value.(promql.Matrix)
@@ -377,17 +374,29 @@ func (q *splitQuery) evalPart(ctx context.Context, from, to int64) (p part) {
 	return part{qry: qry, res: qry.Exec(ctx)}
 }
 
-// evalShard evaluates the whole range over shard i of n of the query's
-// groups, with the sub-range engine, through the querier the whole range
-// gets.
-func (q *splitQuery) evalShard(ctx context.Context, i, n uint64) (p part) {
+// dataStartsLate reports whether the storage's oldest sample is past the
+// first (2n)th of the range, so that a split in n sub-ranges would leave
+// the first ones little to do (a range over a server started minutes ago,
+// a dashboard's week over a day of data): then the query is sharded, when
+// it may be. A queryable that does not tell its start counts as late.
+func (q *splitQuery) dataStartsLate(n int) bool {
+	st, ok := q.queryable.(interface{ StartTime() (int64, error) })
+	if !ok {
+		return true
+	}
+	t, err := st.StartTime()
+	return err != nil || t > q.start+(q.end-q.start)/int64(2*n)
+}
+
+// evalShard evaluates the whole range over shard i of the query's groups
+// (shard.go), with the sub-range engine.
+func (q *splitQuery) evalShard(ctx context.Context, shards *shardSet, i int) (p part) {
 	defer func() {
 		if r := recover(); r != nil {
-			p.res = &promql.Result{Err: fmt.Errorf("shard %d of %d: %v", i, n, r)}
+			p.res = &promql.Result{Err: fmt.Errorf("shard %d of %d: %v", i, shards.n, r)}
 		}
 	}()
-	sq := shardQueryable{Queryable: q.queryable, plan: q.shard, shard: i, of: n, bySeriesForTest: q.e.shardBySeriesForTest}
-	qry, err := q.e.sub.NewRangeQuery(ctx, sq, q.opts, q.qs, time.UnixMilli(q.start), time.UnixMilli(q.end), time.Duration(q.step)*time.Millisecond)
+	qry, err := q.e.sub.NewRangeQuery(ctx, shards.shard(q.queryable, i), q.opts, q.qs, time.UnixMilli(q.start), time.UnixMilli(q.end), time.Duration(q.step)*time.Millisecond)
 	if err != nil {
 		return part{res: &promql.Result{Err: err}}
 	}

@@ -92,6 +92,7 @@ func BenchmarkSplitColdRange(b *testing.B) {
 	for _, series := range []int{100, 100_000} {
 		db := benchDB(b, series, 70*time.Minute)
 		whole, split := benchEngines(16)
+		split.forceShardsForTest = true
 		_, timeSplit := benchEngines(16)
 		timeSplit.noShardsForTest = true
 		for name, e := range map[string]promql.QueryEngine{"whole": whole, "sharded": split, "split": timeSplit} {

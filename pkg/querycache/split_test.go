@@ -92,6 +92,7 @@ func TestShardedEqualsWhole(t *testing.T) {
 	for seed := range seeds {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			w := newWorld(t, seed, worldOptions{split: true, blocks: true, shuffled: true, orderSensitive: seed%2 == 1})
+			w.split.forceShardsForTest = true
 			if m := w.checkShards(n); m != "" {
 				t.Fatal(m)
 			}
@@ -110,6 +111,7 @@ func TestShardedEqualsWhole(t *testing.T) {
 func TestShardPropertyCatchesSeriesShards(t *testing.T) {
 	w := newWorld(t, 0, worldOptions{split: true, blocks: true, shuffled: true})
 	w.split.shardBySeriesForTest = true
+	w.split.forceShardsForTest = true
 	found := w.checkShards(30)
 	require.NotEmpty(t, found, "the property test did not notice shards that split groups")
 	t.Log(found)

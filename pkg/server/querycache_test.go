@@ -260,11 +260,30 @@ func TestRangeQueriesSplit(t *testing.T) {
 	require.Equal(t, result("all"), split)
 	require.Equal(t, 1.0, ts.metricValue("miniprom_query_split_range_queries_total", map[string]string{"how": "whole"}))
 
-	// An aggregation by groups is sharded by its groups instead.
+	// An aggregation by groups is split in time while the data fills the
+	// range, and sharded by its groups where it starts late in the range.
 	byGroup := "sum by (i) (rate(split_metric[2m]))"
-	sharded := ts.rangeResult(now, byGroup, "")
-	require.Equal(t, 1.0, ts.metricValue("miniprom_query_split_range_queries_total", map[string]string{"how": "sharded"}))
-	require.Equal(t, ts.rangeResult(now, byGroup, "all"), sharded)
+	require.Equal(t, ts.rangeResult(now, byGroup, "all"), ts.rangeResult(now, byGroup, ""))
+	require.Equal(t, 2.0, ts.metricValue("miniprom_query_split_range_queries_total", map[string]string{"how": "split"}))
+	require.Equal(t, 2.0, ts.metricValue("miniprom_query_split_range_queries_total", map[string]string{"how": "whole"}))
+
+	ts2 := startServer(t, serverConfig{
+		prometheusYML: "global: {}\n",
+		options: func(o *server.Options) {
+			o.EnableRemoteWriteReceiver = true
+			o.QueryCacheSize = 0
+		},
+	})
+	for i := range 5 {
+		var samples []prompb.Sample
+		for at := now.Add(-10 * time.Minute); !at.After(now); at = at.Add(15 * time.Second) {
+			samples = append(samples, prompb.Sample{Timestamp: at.UnixMilli(), Value: float64(at.Unix()%1000) / float64(i+3)})
+		}
+		ts2.remoteWrite(rwSeries(t, map[string]string{"__name__": "split_metric", "i": fmt.Sprint(i)}, samples))
+	}
+	sharded := ts2.rangeResult(now, byGroup, "")
+	require.Equal(t, 1.0, ts2.metricValue("miniprom_query_split_range_queries_total", map[string]string{"how": "sharded"}))
+	require.Equal(t, ts2.rangeResult(now, byGroup, "all"), sharded)
 	require.Equal(t, 5, strings.Count(sharded, `"metric"`), sharded)
 }
 
