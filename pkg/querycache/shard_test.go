@@ -1,9 +1,13 @@
 package querycache
 
 import (
+	"strconv"
 	"testing"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/util/annotations"
 	"github.com/stretchr/testify/require"
 )
 
@@ -35,3 +39,36 @@ func TestShardOf(t *testing.T) {
 		require.Equal(t, want, shardOf(e), expr)
 	}
 }
+
+// Groups are given out largest first, each to the shard with the fewest
+// series so far; a group the first select did not see goes by its hash.
+func TestShardSetDivides(t *testing.T) {
+	var series []storage.Series
+	sizes := map[string]int{"a": 5, "b": 3, "c": 2, "d": 2, "e": 1}
+	for _, g := range []string{"e", "a", "b", "c", "d"} { // first appearance: e, a, b, c, d
+		for i := range sizes[g] {
+			series = append(series, storage.NewListSeries(labels.FromStrings("zone", g, "i", strconv.Itoa(i)), nil))
+		}
+	}
+	s := newShardSet(&shardPlan{grouping: []string{"zone"}}, 2)
+	s.divide(&listSet{series: series})
+	shardOf := func(zone string) int {
+		h, _ := s.group(labels.FromStrings("zone", zone, "i", "0"), nil)
+		return s.shardOf(h)
+	}
+	// a (5) → 0; b (3) → 1; c (2) → 1; d (2) → 0 (5 vs 5: the first); e (1) → 1.
+	require.Equal(t, map[string]int{"a": 0, "b": 1, "c": 1, "d": 0, "e": 1},
+		map[string]int{"a": shardOf("a"), "b": shardOf("b"), "c": shardOf("c"), "d": shardOf("d"), "e": shardOf("e")})
+	h, _ := s.group(labels.FromStrings("zone", "new"), nil)
+	require.Equal(t, int(h%2), s.shardOf(h))
+}
+
+type listSet struct {
+	series []storage.Series
+	i      int
+}
+
+func (l *listSet) Next() bool                        { l.i++; return l.i <= len(l.series) }
+func (l *listSet) At() storage.Series                { return l.series[l.i-1] }
+func (l *listSet) Err() error                        { return nil }
+func (l *listSet) Warnings() annotations.Annotations { return nil }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -451,4 +452,21 @@ func TestSplitParts(t *testing.T) {
 	require.Equal(t, 2, e.partsFor(1000))
 	e.running.Store(9)
 	require.Equal(t, 1, e.partsFor(1000))
+
+	// The scheduler's count of idle cores bounds it too.
+	idle := 1
+	e.o.IdleCores = func() int { return idle }
+	e.running.Store(1)
+	require.Equal(t, 1, e.partsFor(1000))
+	idle = 3
+	require.Equal(t, 3, e.partsFor(1000))
+	idle = 8
+	require.Equal(t, 4, e.partsFor(1000))
+}
+
+// The scheduler's count: this goroutine runs, so at most GOMAXPROCS.
+func TestSchedulerIdleCores(t *testing.T) {
+	n := SchedulerIdleCores()
+	require.GreaterOrEqual(t, n, 1)
+	require.LessOrEqual(t, n, runtime.GOMAXPROCS(0))
 }

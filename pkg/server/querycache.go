@@ -65,6 +65,11 @@ type queryCache struct {
 	split  *querycache.SplitEngine // nil when off
 }
 
+// idleCores tells the split engine how many cores are idle
+// (querycache.SchedulerIdleCores; tests that count splits replace it, as
+// the scheduler's count depends on whatever else runs at that moment).
+var idleCores = querycache.SchedulerIdleCores
+
 // newQueryCache wraps engine. Range queries are evaluated in concurrent
 // sub-ranges (querycache.SplitEngine), with sub-range engines newSub makes,
 // on as many cores as are idle; the cache evaluates the steps it does not
@@ -86,6 +91,7 @@ func newQueryCache(logger *slog.Logger, reg prometheus.Registerer, st trackedSto
 			LookbackDelta: o.Query.LookbackDelta,
 			Parser:        f.parser(),
 			Features:      features,
+			IdleCores:     idleCores,
 			Registerer:    reg,
 		})
 		c.engine = c.split

@@ -239,6 +239,8 @@ func TestRangeQueriesSplit(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("one core: nothing is split")
 	}
+	// Whatever else runs in the test process must not decide the count.
+	defer server.SetIdleCoresForTest(nil)()
 	ts := startServer(t, serverConfig{
 		prometheusYML: "global: {}\n",
 		options: func(o *server.Options) {
@@ -308,6 +310,8 @@ func TestRangeQueriesSplitFollowsReload(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("one core: nothing is split")
 	}
+	// Whatever else runs in the test process must not decide the count.
+	defer server.SetIdleCoresForTest(nil)()
 	dir := t.TempDir()
 	ts := startServer(t, serverConfig{
 		prometheusYML: "global: {}\n",
