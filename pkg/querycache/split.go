@@ -309,13 +309,9 @@ func (q *splitQuery) execSplit(ctx context.Context, n int, shards *shardSet) (*p
 
 	steps := (q.end-q.start)/q.step + 1
 	parts := make([]part, n)
-	var next atomic.Int64
-	work := func() {
-		for {
-			i := int(next.Add(1) - 1)
-			if i >= n || ctx.Err() != nil {
-				return
-			}
+	var wg sync.WaitGroup
+	for i := range n {
+		run := func() {
 			if shards != nil {
 				parts[i] = q.evalShard(ctx, shards, i)
 			} else {
@@ -332,12 +328,12 @@ func (q *splitQuery) execSplit(ctx context.Context, n int, shards *shardSet) (*p
 				fail(nil)
 			}
 		}
+		if i == n-1 {
+			run()
+			break
+		}
+		wg.Go(run)
 	}
-	var wg sync.WaitGroup
-	for range n - 1 {
-		wg.Go(work)
-	}
-	work()
 	wg.Wait()
 
 	q.mu.Lock()
@@ -365,9 +361,6 @@ func (q *splitQuery) execSplit(ctx context.Context, n int, shards *shardSet) (*p
 		return &promql.Result{Err: firstErr}, false
 	}
 	for _, p := range parts {
-		if p.res == nil {
-			return &promql.Result{}, false // left when another failed
-		}
 		if p.res.Err != nil || !infoOnly(p.res.Warnings) {
 			return p.res, false
 		}
