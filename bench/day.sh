@@ -50,15 +50,6 @@ for i in $(seq "$SNAPSHOTS"); do
 done
 kill "${pids[-1]}"
 
-ms() { date +%s%3N; }
-wait_ready() { # URL PID
-  local n=0
-  until curl -sf --cacert "$ca" "$1" >/dev/null; do
-    kill -0 "$2" 2>/dev/null || { echo "server $2 died at start:" >&2; tail -5 "$work"/*.log >&2; exit 1; }
-    n=$((n + 1)); [ $n -lt 600 ] || { echo "$1 never ready" >&2; exit 1; }
-    sleep 0.05
-  done
-}
 declare -A base pid memdir diskdir
 start_server() { # NAME PORT CMD...
   local name=$1 port=$2; shift 2

@@ -26,16 +26,6 @@ bench_setup
 go build -o "$work/rwgen" ./bench/cmd/rwgen
 echo "global: {}" > "$work/prometheus.yml"
 
-ms() { date +%s%3N; }
-# wait_ready URL PID: poll until the URL answers; give up if the process died.
-wait_ready() {
-  local n=0
-  until curl -sf --cacert "$ca" "$1" >/dev/null; do
-    kill -0 "$2" 2>/dev/null || { echo "server $2 died at start:" >&2; tail -5 "$work"/*.log >&2; exit 1; }
-    n=$((n + 1)); [ $n -lt 600 ] || { echo "$1 never ready" >&2; exit 1; }
-    sleep 0.05
-  done
-}
 disk() { [ -n "$1" ] && du -sm "$1" | cut -f1 || echo 0; }
 count() { # BASE END: samples held over the day, summed over every series
   # count_over_time drops the metric name, so a sum over several names

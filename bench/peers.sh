@@ -54,3 +54,14 @@ bench_cleanup() {
   wait 2>/dev/null || true
   rm -rf "$work" "$shm"
 }
+
+ms() { date +%s%3N; }
+# wait_ready URL PID: poll until the URL answers; give up if the process died.
+wait_ready() {
+  local n=0
+  until curl -sf --cacert "$ca" "$1" >/dev/null; do
+    kill -0 "$2" 2>/dev/null || { echo "server $2 died at start:" >&2; tail -5 "$work"/*.log >&2; exit 1; }
+    n=$((n + 1)); [ $n -lt 600 ] || { echo "$1 never ready" >&2; exit 1; }
+    sleep 0.05
+  done
+}
