@@ -24,7 +24,7 @@ import (
 )
 
 // rwSeries is a remote write 1.0 body with one series.
-func rwSeries(t *testing.T, lbls map[string]string, samples []prompb.Sample) []byte {
+func rwSeries(t testing.TB, lbls map[string]string, samples []prompb.Sample) []byte {
 	t.Helper()
 	ts := prompb.TimeSeries{Samples: samples}
 	ts.Labels = append(ts.Labels, prompb.Label{Name: "__name__", Value: lbls["__name__"]})
@@ -249,13 +249,7 @@ func TestRangeQueriesSplit(t *testing.T) {
 		},
 	})
 	now := time.Now().Truncate(time.Minute)
-	for i := range 5 {
-		var samples []prompb.Sample
-		for at := now.Add(-time.Hour); !at.After(now); at = at.Add(15 * time.Second) {
-			samples = append(samples, prompb.Sample{Timestamp: at.UnixMilli(), Value: float64(at.Unix()%1000) / float64(i+3)})
-		}
-		ts.remoteWrite(rwSeries(t, map[string]string{"__name__": "split_metric", "i": fmt.Sprint(i)}, samples))
-	}
+	ts.writeSplitMetric(now.Add(-time.Hour), now)
 	result := func(stats string) string { return ts.rangeResult(now, "avg(rate(split_metric[2m]))", stats) }
 	split := result("")
 	require.Equal(t, 1.0, ts.metricValue("miniprom_query_split_range_queries_total", map[string]string{"how": "split"}))
@@ -276,17 +270,24 @@ func TestRangeQueriesSplit(t *testing.T) {
 			o.QueryCacheSize = 0
 		},
 	})
-	for i := range 5 {
-		var samples []prompb.Sample
-		for at := now.Add(-10 * time.Minute); !at.After(now); at = at.Add(15 * time.Second) {
-			samples = append(samples, prompb.Sample{Timestamp: at.UnixMilli(), Value: float64(at.Unix()%1000) / float64(i+3)})
-		}
-		ts2.remoteWrite(rwSeries(t, map[string]string{"__name__": "split_metric", "i": fmt.Sprint(i)}, samples))
-	}
+	ts2.writeSplitMetric(now.Add(-10*time.Minute), now)
 	sharded := ts2.rangeResult(now, byGroup, "")
 	require.Equal(t, 1.0, ts2.metricValue("miniprom_query_split_range_queries_total", map[string]string{"how": "sharded"}))
 	require.Equal(t, ts2.rangeResult(now, byGroup, "all"), sharded)
 	require.Equal(t, 5, strings.Count(sharded, `"metric"`), sharded)
+}
+
+// writeSplitMetric remote-writes five series split_metric{i="0"...} at
+// 15s from from to to.
+func (ts *testServer) writeSplitMetric(from, to time.Time) {
+	ts.t.Helper()
+	for i := range 5 {
+		var samples []prompb.Sample
+		for at := from; !at.After(to); at = at.Add(15 * time.Second) {
+			samples = append(samples, prompb.Sample{Timestamp: at.UnixMilli(), Value: float64(at.Unix()%1000) / float64(i+3)})
+		}
+		ts.remoteWrite(rwSeries(ts.t, map[string]string{"__name__": "split_metric", "i": fmt.Sprint(i)}, samples))
+	}
 }
 
 // rangeResult is the result of the query over the hour before now at a
