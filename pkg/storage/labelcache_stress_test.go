@@ -203,11 +203,14 @@ func (q stressQuery) ask(open func(int64, int64) (storage.Querier, error)) ([]st
 	}
 	defer sq.Close()
 	hints := &storage.LabelHints{Limit: q.limit}
+	// Upstream sorts the matchers it is given in place, and readers ask
+	// the same queries at once: each asks with its own copy.
+	ms := slices.Clone(q.ms)
 	var vals []string
 	if q.name == "" {
-		vals, _, err = sq.LabelNames(context.Background(), hints, q.ms...)
+		vals, _, err = sq.LabelNames(context.Background(), hints, ms...)
 	} else {
-		vals, _, err = sq.LabelValues(context.Background(), q.name, hints, q.ms...)
+		vals, _, err = sq.LabelValues(context.Background(), q.name, hints, ms...)
 	}
 	return vals, err
 }
