@@ -307,7 +307,7 @@ func (q *query) execPartial(ctx context.Context, before epoch, cutoff int64, ext
 	if after, err := q.epoch(); err != nil || after != before {
 		return nil, reasonChanged
 	}
-	for k := range ext.annos {
+	for _, k := range ext.infos {
 		if _, ok := annos[k]; !ok && !q.e.trustEvaluatedAnnotationsForTest {
 			return nil, reasonAnnotation
 		}
@@ -344,18 +344,12 @@ func (q *query) remember(mat promql.Matrix, annos annotations.Annotations, befor
 	if from > to || (old != nil && old.start == from && old.end == to && old.epoch == before) {
 		return
 	}
-	m := own(within(mat, from, to))
-	q.e.store.put(q.key, before.gen, q.e.o.Tracker.Generation(), &extent{start: from, end: to, epoch: before, matrix: m,
-		annos: maps.Clone(annos), bytes: sizeOf(m) + int64(len(q.key)) + annosSize(annos)})
-}
-
-// annosSize is about what the annotations' texts hold.
-func annosSize(annos annotations.Annotations) int64 {
-	var n int64
-	for k := range annos {
-		n += int64(2 * len(k))
-	}
-	return n
+	// Of the annotations, only the texts are kept: the cache compares them,
+	// and serves the evaluated pieces' own. The errors would hold the texts
+	// again, their wrapping, and the query text the API gives them.
+	ext := &extent{start: from, end: to, epoch: before, matrix: own(within(mat, from, to)), infos: slices.Collect(maps.Keys(annos))}
+	ext.bytes = ext.size() + int64(len(q.key))
+	q.e.store.put(q.key, before.gen, q.e.o.Tracker.Generation(), ext)
 }
 
 // evaluate runs the engine over the steps in [s, e], reading storage as

@@ -6,7 +6,6 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
-	"github.com/prometheus/prometheus/util/annotations"
 )
 
 // extent is the cached answer of one query for its steps in [start, end]
@@ -16,10 +15,24 @@ type extent struct {
 	start, end int64
 	epoch      epoch
 	matrix     promql.Matrix
-	// annos holds at least the annotations of the steps in the extent
-	// (all informational; see engine.go).
-	annos annotations.Annotations
-	bytes int64
+	// infos are the texts of at least the annotations of the steps in
+	// the extent (all informational; see engine.go).
+	infos []string
+	bytes int64 // what the extent holds, with its key and store entry
+}
+
+// entryBytes is what a cached extent holds besides its points, labels and
+// texts: the extent, its slices' headers, the store's entry, list element
+// and map slot, each rounded up to the allocator's size class.
+const entryBytes = 320
+
+// size is about what ext holds in the heap, its key aside.
+func (ext *extent) size() int64 {
+	n := entryBytes + sizeOf(ext.matrix)
+	for _, k := range ext.infos {
+		n += int64(unsafe.Sizeof(k)) + int64(len(k))
+	}
+	return n
 }
 
 // ownedCopy copies the points of m, histograms included: the engine hands
