@@ -146,18 +146,25 @@ row "label values pod" "$(rps "$mini_url$labels")" "$(rps "$ref_url$labels")" "$
 row "label values pod, match[] zone" "$(rps "$mini_url$labels_match")" "$(rps "$ref_url$labels_match")" "$(rps "$vm_url$labels_match")"
 row "instant sum by (zone) (rate[1m])" "$(rps "$mini_url$instant")" "$(rps "$ref_url$instant")" "$(rps "$vm_url$instant")"
 row "  the same over 100 series" "$(rps "$mini_url$instant100")" "$(rps "$ref_url$instant100")" "$(rps "$vm_url$instant100")"
-# The hour holds more samples every second while the servers scrape on:
-# Prometheus goes first, so that miniprom reads no fewer than it.
+# The hour holds more samples every second while the servers scrape on, so
+# a server measured later reads more: Prometheus and miniprom are measured
+# in the order Prometheus, miniprom, miniprom, Prometheus, and each row is
+# the mean of a server's two runs, read at the same mean age of the data.
+mean() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == 0 || b + 0 == 0) print "errors"; else printf "%.2f", (a + b) / 2 }'; }
 r=$(cold_range "$ref_url" "$q") r100=$(cold_range "$ref_url" "$q100")
 before=$(cache_served)
 m=$(cold_range "$mini_url" "$q") m100=$(cold_range "$mini_url" "$q100")
+m100=$(mean "$m100" "$(cold_range "$mini_url" "$q100")") m=$(mean "$m" "$(cold_range "$mini_url" "$q")")
 served=$(( $(cache_served) - before ))
+r100=$(mean "$r100" "$(cold_range "$ref_url" "$q100")") r=$(mean "$r" "$(cold_range "$ref_url" "$q")")
 row "range 1h/60s, cold" "$m" "$r" "$(cold_range "$vm_url" "$q")"
 row "  the same over 100 series" "$m100" "$r100" "$(cold_range "$vm_url" "$q100")"
 r1=$(cold_range1 "$ref_url" "$q")
 before=$(cache_served)
 m1=$(cold_range1 "$mini_url" "$q")
+m1=$(mean "$m1" "$(cold_range1 "$mini_url" "$q")")
 served=$(( served + $(cache_served) - before ))
+r1=$(mean "$r1" "$(cold_range1 "$ref_url" "$q")")
 row "range 1h/60s, cold, one at a time" "$m1" "$r1" "$(cold_range1 "$vm_url" "$q")"
 m=$(held $mini "$shm") r=$(held $ref "") v=$(held $vm "")
 sleep "${SETTLE:-120}"
