@@ -150,7 +150,7 @@ row "  the same over 100 series" "$(rps "$mini_url$instant100")" "$(rps "$ref_ur
 # a server measured later reads more: Prometheus and miniprom are measured
 # in the order Prometheus, miniprom, miniprom, Prometheus, and each row is
 # the mean of a server's two runs, read at the same mean age of the data.
-mean() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == 0 || b + 0 == 0) print "errors"; else printf "%.2f", (a + b) / 2 }'; }
+mean() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "errors" || b == "errors") print "errors"; else printf "%.2f", (a + b) / 2 }'; }
 r=$(cold_range "$ref_url" "$q") r100=$(cold_range "$ref_url" "$q100")
 before=$(cache_served)
 m=$(cold_range "$mini_url" "$q") m100=$(cold_range "$mini_url" "$q100")
