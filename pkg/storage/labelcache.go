@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/labels"
@@ -67,11 +68,16 @@ type answers[E any] struct {
 	entries map[string]E
 	bytes   int64
 	max     int64
-	size    func(key string, e E) int64
+	size    func(key string, e E) int64 // what the key and e point to
+	slot    int64                       // what an entry holds in the map
 }
 
+// newAnswers bounds the answers to max bytes, each counted as what size
+// gives plus its slot in the map: the key's header and the value, twice,
+// as a map's table has up to half its slots free after it grows.
 func newAnswers[E any](max int64, size func(string, E) int64) *answers[E] {
-	return &answers[E]{entries: map[string]E{}, max: max, size: size}
+	var e E
+	return &answers[E]{entries: map[string]E{}, max: max, size: size, slot: 2 * (16 + int64(unsafe.Sizeof(e)))}
 }
 
 func (a *answers[E]) get(key string) (E, bool) {
@@ -84,14 +90,14 @@ func (a *answers[E]) get(key string) (E, bool) {
 // put keeps e, which no one may modify afterwards. An entry over a quarter
 // of the budget is not kept.
 func (a *answers[E]) put(key string, e E) {
-	size := a.size(key, e)
+	size := a.size(key, e) + a.slot
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if size > a.max/4 {
 		return
 	}
 	if old, ok := a.entries[key]; ok {
-		a.bytes -= a.size(key, old)
+		a.bytes -= a.size(key, old) + a.slot
 	}
 	if a.bytes+size > a.max {
 		a.entries, a.bytes = map[string]E{}, 0
