@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/stretchr/testify/require"
+
+	"github.com/miniprom/miniprom/pkg/storage/storagetest"
 )
 
 // The cache's budget counts what its entries hold in the heap: the points,
@@ -55,22 +57,13 @@ func TestStoreCountsWhatItHolds(t *testing.T) {
 	}
 	require.Equal(t, queries, e.store.lru.Len(), "every answer is cached")
 
-	held := func() uint64 {
-		var ms runtime.MemStats
-		// Twice: the first collection only moves sync.Pools' contents
-		// (the engine's buffers) aside, the second frees them.
-		runtime.GC()
-		runtime.GC()
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc
-	}
-	withEntries := held()
+	withEntries := storagetest.HeapHeld()
 	counted := e.store.bytes
 	e.store.mu.Lock()
 	e.store.lru.Init()
 	e.store.byKey = map[string]*list.Element{} // the old table is freed too
 	e.store.mu.Unlock()
-	freed := int64(withEntries) - int64(held())
+	freed := withEntries - storagetest.HeapHeld()
 	runtime.KeepAlive(e) // its plans and the engine's metrics are not the entries'
 	t.Logf("%d entries: %d bytes counted, %d freed when dropped (%d and %d per entry)",
 		queries, counted, freed, counted/queries, freed/queries)

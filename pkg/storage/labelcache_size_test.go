@@ -41,20 +41,13 @@ func TestLabelCacheCountsWhatItHolds(t *testing.T) {
 	a := s.b.(*dbBackend).head.answers
 	require.Len(t, a.entries, pods, "every answer is cached")
 
-	held := func() uint64 {
-		var ms runtime.MemStats
-		runtime.GC() // twice: the first only moves sync.Pools' contents aside
-		runtime.GC()
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc
-	}
-	withEntries := held()
+	withEntries := storagetest.HeapHeld()
 	a.mu.Lock()
 	counted := a.bytes
 	a.entries, a.bytes = map[string]headEntry{}, 0
 	a.mu.Unlock()
-	freed := int64(withEntries) - int64(held())
-	runtime.KeepAlive(s)
+	freed := withEntries - storagetest.HeapHeld()
+	runtime.KeepAlive(s) // its head is not the answers'
 	t.Logf("%d answers: %d bytes counted, %d freed when dropped (%d and %d per answer)",
 		pods, counted, freed, counted/pods, freed/pods)
 	require.GreaterOrEqual(t, counted, freed*9/10, "the budget undercounts what answers hold")
