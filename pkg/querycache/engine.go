@@ -234,8 +234,9 @@ func (q *query) execMiss(ctx context.Context, before epoch, cutoff int64, old *e
 	}
 	q.e.queries.WithLabelValues(resultMiss, "").Inc()
 	q.e.steps.WithLabelValues(resultMiss).Add(float64((q.end-q.start)/q.step + 1))
-	// The engine recycles the answer's memory when the query is closed.
-	q.remember(mat, res.Warnings, before, cutoff, old, ownedCopy)
+	// The engine recycles the answer's memory when the query is closed:
+	// what is kept are within's copies of the points, and of the histograms.
+	q.remember(mat, res.Warnings, before, cutoff, old, ownHistograms)
 	return res
 }
 

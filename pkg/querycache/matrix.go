@@ -55,6 +55,17 @@ func ownedCopy(m promql.Matrix) promql.Matrix {
 	return out
 }
 
+// ownHistograms gives m, whose points are copies already (within's), its
+// own copies of their histograms, which the engine may reuse.
+func ownHistograms(m promql.Matrix) promql.Matrix {
+	for _, s := range m {
+		for j, p := range s.Histograms {
+			s.Histograms[j].H = p.H.Copy()
+		}
+	}
+	return m
+}
+
 // within returns the series of m restricted to steps in [from, to], with
 // compact copies of their points (histograms shared), dropping series left
 // without points, as the engine drops them.
