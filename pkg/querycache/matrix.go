@@ -46,17 +46,15 @@ func ownedCopy(m promql.Matrix) promql.Matrix {
 			out[i].Floats = slices.Clone(s.Floats)
 		}
 		if len(s.Histograms) > 0 {
-			out[i].Histograms = make([]promql.HPoint, len(s.Histograms))
-			for j, p := range s.Histograms {
-				out[i].Histograms[j] = promql.HPoint{T: p.T, H: p.H.Copy()}
-			}
+			out[i].Histograms = slices.Clone(s.Histograms)
 		}
 	}
-	return out
+	return ownHistograms(out)
 }
 
-// ownHistograms gives m, whose points are copies already (within's), its
-// own copies of their histograms, which the engine may reuse.
+// ownHistograms gives m, whose points are copies already (ownedCopy's,
+// within's), its own copies of their histograms, which the engine may
+// reuse.
 func ownHistograms(m promql.Matrix) promql.Matrix {
 	for _, s := range m {
 		for j, p := range s.Histograms {
